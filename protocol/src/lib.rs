@@ -12,3 +12,5 @@ pub mod region;
 pub use day::Day;
 pub use kind::{Classification, ObjectType, RecordKind, Role, Scope, Severity};
 pub use region::RegionId;
+pub mod keys;
+pub mod cbor;
