@@ -68,8 +68,10 @@ fn every_consistency_proof_up_to_64_verifies() {
 }
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
     #[test]
-    fn frontier_matches_root_for_every_prefix(n in 0u64..200, salt in any::<u8>()) {
+    fn frontier_matches_root_for_every_prefix(n in 0u64..150, salt in any::<u8>()) {
         let l = leaves(n, salt);
         let mut f = Frontier::new();
         prop_assert_eq!(f.root(), root(&[]));
