@@ -14,3 +14,4 @@ pub use kind::{Classification, ObjectType, RecordKind, Role, Scope, Severity};
 pub use region::RegionId;
 pub mod keys;
 pub mod cbor;
+pub mod calendar;
