@@ -15,3 +15,4 @@ pub use region::RegionId;
 pub mod keys;
 pub mod cbor;
 pub mod calendar;
+pub mod rules;
