@@ -14,3 +14,5 @@ pub use kind::{Classification, ObjectType, RecordKind, Role, Scope, Severity};
 pub use region::RegionId;
 pub mod keys;
 pub mod cbor;
+pub mod uscc;
+pub mod division;
