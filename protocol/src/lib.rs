@@ -15,4 +15,5 @@ pub use region::RegionId;
 pub mod keys;
 pub mod cbor;
 pub mod uscc;
+pub mod person;
 pub mod division;
