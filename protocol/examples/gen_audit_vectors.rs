@@ -13,10 +13,9 @@ use std::path::Path;
 fn main() -> std::io::Result<()> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors");
     std::fs::create_dir_all(&dir)?;
-    for (file, value) in [
-        ("merkle.json", audit_vectors::merkle_vectors()),
-        ("checkpoints.json", audit_vectors::checkpoint_vectors()),
-    ] {
+    for (file, value) in
+        [("merkle.json", audit_vectors::merkle_vectors()), ("checkpoints.json", audit_vectors::checkpoint_vectors())]
+    {
         let mut text = serde_json::to_string_pretty(&value).map_err(std::io::Error::other)?;
         text.push('\n');
         std::fs::write(dir.join(file), text)?;

@@ -95,11 +95,6 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     std::fs::write(&path, json)?;
     let valid = vectors.iter().filter(|v| v.valid).count();
-    println!(
-        "wrote {} ({} valid, {} invalid)",
-        path.display(),
-        valid,
-        vectors.len() - valid
-    );
+    println!("wrote {} ({} valid, {} invalid)", path.display(), valid, vectors.len() - valid);
     Ok(())
 }

@@ -62,9 +62,7 @@ pub enum CalendarError {
     #[error("calendar document is malformed: {0}")]
     Malformed(String),
     /// Neither `{"years":[…]}` nor a holiday-cn `{"year":…,"days":[…]}` object.
-    #[error(
-        "unknown calendar format: expected an object with \"years\" or with \"year\" and \"days\""
-    )]
+    #[error("unknown calendar format: expected an object with \"years\" or with \"year\" and \"days\"")]
     UnknownFormat,
     /// A year outside [`CALENDAR_YEARS`].
     #[error("calendar year {year} is out of range")]
@@ -225,32 +223,20 @@ impl Calendar {
     /// or a year listed twice.
     pub fn from_json(json: &str) -> Result<Calendar, CalendarError> {
         if json.len() > MAX_CALENDAR_JSON_LEN {
-            return Err(CalendarError::TooLarge {
-                len: json.len(),
-                max: MAX_CALENDAR_JSON_LEN,
-            });
+            return Err(CalendarError::TooLarge { len: json.len(), max: MAX_CALENDAR_JSON_LEN });
         }
         let value: serde_json::Value =
             serde_json::from_str(json).map_err(|e| CalendarError::Malformed(e.to_string()))?;
         let obj = value.as_object().ok_or(CalendarError::UnknownFormat)?;
         let years = if obj.contains_key("years") {
-            let file: OwnFile = serde_json::from_value(value)
-                .map_err(|e| CalendarError::Malformed(e.to_string()))?;
+            let file: OwnFile = serde_json::from_value(value).map_err(|e| CalendarError::Malformed(e.to_string()))?;
             file.years
                 .into_iter()
-                .map(|y| {
-                    CalendarYear::build(
-                        y.year,
-                        y.published,
-                        y.source,
-                        &y.days_off,
-                        &y.working_weekends,
-                    )
-                })
+                .map(|y| CalendarYear::build(y.year, y.published, y.source, &y.days_off, &y.working_weekends))
                 .collect::<Result<Vec<_>, _>>()?
         } else if obj.contains_key("year") && obj.contains_key("days") {
-            let file: HolidayCnFile = serde_json::from_value(value)
-                .map_err(|e| CalendarError::Malformed(e.to_string()))?;
+            let file: HolidayCnFile =
+                serde_json::from_value(value).map_err(|e| CalendarError::Malformed(e.to_string()))?;
             vec![CalendarYear::from_holiday_cn(file)?]
         } else {
             return Err(CalendarError::UnknownFormat);
@@ -292,10 +278,7 @@ impl Calendar {
     /// Whether `day` is a working day: a listed make-up day, or a Monday–Friday that is not a
     /// listed day off (DOMAIN R10.1).
     pub fn is_working_day(&self, day: Day) -> bool {
-        self.effective
-            .get(&day)
-            .copied()
-            .unwrap_or(!day.is_weekend())
+        self.effective.get(&day).copied().unwrap_or(!day.is_weekend())
     }
 
     /// The `n`-th working day after `start` (DOMAIN R2.2, R10.3: `start` itself is not counted).
@@ -313,18 +296,11 @@ impl Calendar {
                 // No calendar data beyond here: plain Monday–Friday arithmetic.
                 let end = add_weekdays(day, left, last);
                 let saturated = end == last && day != last;
-                let provisional =
-                    provisional || saturated || !self.all_published(day.succ_or(last), end);
-                return Deadline {
-                    day: end,
-                    provisional,
-                };
+                let provisional = provisional || saturated || !self.all_published(day.succ_or(last), end);
+                return Deadline { day: end, provisional };
             }
             if day >= last {
-                return Deadline {
-                    day,
-                    provisional: true,
-                };
+                return Deadline { day, provisional: true };
             }
             day = day.succ();
             provisional |= !self.is_published(day.year());
@@ -339,16 +315,10 @@ impl Calendar {
     /// zero when `to <= from`. The count saturates at `u32::MAX`.
     pub fn working_days_between(&self, from: Day, to: Day) -> WorkingDayCount {
         if to <= from {
-            return WorkingDayCount {
-                count: 0,
-                provisional: false,
-            };
+            return WorkingDayCount { count: 0, provisional: false };
         }
         let mut count = weekdays_between(from, to);
-        for (&day, &working) in self
-            .effective
-            .range((Bound::Excluded(from), Bound::Included(to)))
-        {
+        for (&day, &working) in self.effective.range((Bound::Excluded(from), Bound::Included(to))) {
             match (working, day.is_weekend()) {
                 (true, true) => count += 1,
                 (false, false) => count -= 1,
@@ -356,10 +326,7 @@ impl Calendar {
             }
         }
         let provisional = !self.all_published(from.succ_or(to), to);
-        WorkingDayCount {
-            count: u32::try_from(count.max(0)).unwrap_or(u32::MAX),
-            provisional,
-        }
+        WorkingDayCount { count: u32::try_from(count.max(0)).unwrap_or(u32::MAX), provisional }
     }
 
     /// Whether every year from `from.year()` to `to.year()` is published.
@@ -387,10 +354,7 @@ impl Serialize for Calendar {
         struct Out<'a> {
             years: Vec<&'a CalendarYear>,
         }
-        Out {
-            years: self.years.values().collect(),
-        }
-        .serialize(s)
+        Out { years: self.years.values().collect() }.serialize(s)
     }
 }
 
@@ -408,10 +372,7 @@ impl CalendarYear {
             .ok_or(CalendarError::YearOutOfRange { year })?;
         let parse_all = |list: &[String]| -> Result<BTreeSet<Day>, CalendarError> {
             if list.len() > MAX_DAYS_PER_LIST {
-                return Err(CalendarError::TooManyDays {
-                    year,
-                    max: MAX_DAYS_PER_LIST,
-                });
+                return Err(CalendarError::TooManyDays { year, max: MAX_DAYS_PER_LIST });
             }
             list.iter().map(|s| parse_in_year(year, s)).collect()
         };
@@ -424,13 +385,7 @@ impl CalendarYear {
             return Err(CalendarError::Conflict { year, date: *date });
         }
         let source = source.map(|s| s.chars().take(512).collect());
-        Ok(CalendarYear {
-            year,
-            published,
-            source,
-            days_off,
-            working_weekends,
-        })
+        Ok(CalendarYear { year, published, source, days_off, working_weekends })
     }
 
     fn from_holiday_cn(file: HolidayCnFile) -> Result<CalendarYear, CalendarError> {
@@ -438,21 +393,12 @@ impl CalendarYear {
         let (off, work): (Vec<_>, Vec<_>) = file.days.into_iter().partition(|d| d.is_off_day);
         let off: Vec<String> = off.into_iter().map(|d| d.date).collect();
         let work: Vec<String> = work.into_iter().map(|d| d.date).collect();
-        CalendarYear::build(
-            file.year,
-            published,
-            file.papers.into_iter().next(),
-            &off,
-            &work,
-        )
+        CalendarYear::build(file.year, published, file.papers.into_iter().next(), &off, &work)
     }
 }
 
 fn parse_in_year(year: i32, s: &str) -> Result<Day, CalendarError> {
-    let date: Day = s.parse().map_err(|_| CalendarError::BadDate {
-        year,
-        input: s.chars().take(40).collect(),
-    })?;
+    let date: Day = s.parse().map_err(|_| CalendarError::BadDate { year, input: s.chars().take(40).collect() })?;
     let in_year = date.year() == year || (date.year() == year - 1 && date.month() == 12);
     if in_year {
         Ok(date)

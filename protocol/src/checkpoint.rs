@@ -30,8 +30,8 @@ use crate::merkle::Hash;
 
 pub use cosignature::{cosign, verify_cosignature, MAX_COSIGNATURE_TIMESTAMP};
 pub use note::{
-    check_key_name, format_vkey, key_id, parse_vkey, sign_note, verify_note, Note, NoteError,
-    NoteSignature, SigType, VerifierKey, MAX_NOTE_LEN, MAX_SIGNATURES, MAX_VKEY_LEN,
+    check_key_name, format_vkey, key_id, parse_vkey, sign_note, verify_note, Note, NoteError, NoteSignature, SigType,
+    VerifierKey, MAX_NOTE_LEN, MAX_SIGNATURES, MAX_VKEY_LEN,
 };
 
 /// A tlog checkpoint: the origin (log identity), tree size, root hash and optional opaque
@@ -53,9 +53,7 @@ fn check_line(line: &str, what: &'static str) -> Result<(), NoteError> {
         return Err(NoteError::MalformedCheckpoint(what));
     }
     if line.chars().any(|c| c < ' ') {
-        return Err(NoteError::MalformedCheckpoint(
-            "control character or newline in a line",
-        ));
+        return Err(NoteError::MalformedCheckpoint("control character or newline in a line"));
     }
     Ok(())
 }
@@ -63,12 +61,7 @@ fn check_line(line: &str, what: &'static str) -> Result<(), NoteError> {
 impl Checkpoint {
     /// The note text: `origin\nsize\nbase64(root)\n` followed by one line per extension.
     pub fn to_body(&self) -> String {
-        let mut s = format!(
-            "{}\n{}\n{}\n",
-            self.origin,
-            self.size,
-            B64.encode(self.root)
-        );
+        let mut s = format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root));
         for e in &self.extensions {
             s.push_str(e);
             s.push('\n');
@@ -88,11 +81,7 @@ impl Checkpoint {
         }
         let len = self.origin.len() + self.extensions.iter().map(|e| e.len() + 1).sum::<usize>();
         if len > MAX_NOTE_LEN {
-            return Err(NoteError::TooLarge {
-                what: "checkpoint",
-                len,
-                max: MAX_NOTE_LEN,
-            });
+            return Err(NoteError::TooLarge { what: "checkpoint", len, max: MAX_NOTE_LEN });
         }
         Ok(())
     }
@@ -104,44 +93,23 @@ impl Checkpoint {
     /// [`NoteError::TooLarge`] or [`NoteError::MalformedCheckpoint`].
     pub fn from_body(body: &str) -> Result<Checkpoint, NoteError> {
         if body.len() > MAX_NOTE_LEN {
-            return Err(NoteError::TooLarge {
-                what: "checkpoint",
-                len: body.len(),
-                max: MAX_NOTE_LEN,
-            });
+            return Err(NoteError::TooLarge { what: "checkpoint", len: body.len(), max: MAX_NOTE_LEN });
         }
-        let inner = body
-            .strip_suffix('\n')
-            .ok_or(NoteError::MalformedCheckpoint(
-                "body must end with a newline",
-            ))?;
+        let inner = body.strip_suffix('\n').ok_or(NoteError::MalformedCheckpoint("body must end with a newline"))?;
         let mut lines = inner.split('\n');
         let origin = lines.next().unwrap_or_default();
         check_line(origin, "empty origin")?;
-        let size_line = lines
-            .next()
-            .ok_or(NoteError::MalformedCheckpoint("missing size line"))?;
+        let size_line = lines.next().ok_or(NoteError::MalformedCheckpoint("missing size line"))?;
         let size = parse_size(size_line)?;
-        let root_line = lines
-            .next()
-            .ok_or(NoteError::MalformedCheckpoint("missing root line"))?;
-        let raw = B64
-            .decode(root_line)
-            .map_err(|_| NoteError::MalformedCheckpoint("root is not canonical base64"))?;
-        let root: Hash = raw
-            .try_into()
-            .map_err(|_| NoteError::MalformedCheckpoint("root is not 32 bytes"))?;
+        let root_line = lines.next().ok_or(NoteError::MalformedCheckpoint("missing root line"))?;
+        let raw = B64.decode(root_line).map_err(|_| NoteError::MalformedCheckpoint("root is not canonical base64"))?;
+        let root: Hash = raw.try_into().map_err(|_| NoteError::MalformedCheckpoint("root is not 32 bytes"))?;
         let mut extensions = Vec::new();
         for e in lines {
             check_line(e, "empty extension line")?;
             extensions.push(e.to_owned());
         }
-        let cp = Checkpoint {
-            origin: origin.to_owned(),
-            size,
-            root,
-            extensions,
-        };
+        let cp = Checkpoint { origin: origin.to_owned(), size, root, extensions };
         if cp.to_body() != body {
             return Err(NoteError::MalformedCheckpoint("body is not canonical"));
         }
@@ -151,15 +119,12 @@ impl Checkpoint {
 
 fn parse_size(line: &str) -> Result<u64, NoteError> {
     if line.is_empty() || !line.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(NoteError::MalformedCheckpoint(
-            "size is not a decimal number",
-        ));
+        return Err(NoteError::MalformedCheckpoint("size is not a decimal number"));
     }
     if line.len() > 1 && line.starts_with('0') {
         return Err(NoteError::MalformedCheckpoint("size has a leading zero"));
     }
-    line.parse()
-        .map_err(|_| NoteError::MalformedCheckpoint("size does not fit in 64 bits"))
+    line.parse().map_err(|_| NoteError::MalformedCheckpoint("size does not fit in 64 bits"))
 }
 
 /// A checkpoint together with its signed note (node signature plus any cosignatures).
@@ -206,12 +171,7 @@ impl SignedCheckpoint {
     ///
     /// # Errors
     /// As [`verify_cosignature`], plus the note caps of [`Note::push_signature`].
-    pub fn add_cosignature(
-        &mut self,
-        sig: NoteSignature,
-        name: &str,
-        key: &PublicKey,
-    ) -> Result<u64, NoteError> {
+    pub fn add_cosignature(&mut self, sig: NoteSignature, name: &str, key: &PublicKey) -> Result<u64, NoteError> {
         let ts = cosignature::verify_cosignature_body(self.note.text(), &sig, name, key)?;
         self.note.push_signature(sig)?;
         Ok(ts)
@@ -226,12 +186,7 @@ impl SignedCheckpoint {
             let name = name.as_ref();
             let id = key_id(name, SigType::CosignatureV1, key);
             let mut best = None;
-            for sig in self
-                .note
-                .signatures()
-                .iter()
-                .filter(|s| s.is_from(name, id))
-            {
+            for sig in self.note.signatures().iter().filter(|s| s.is_from(name, id)) {
                 match cosignature::verify_cosignature_body(self.note.text(), sig, name, key) {
                     Ok(ts) => best = Some(best.map_or(ts, |b: u64| b.max(ts))),
                     Err(_) => {
@@ -252,17 +207,10 @@ impl SignedCheckpoint {
 ///
 /// # Errors
 /// [`Checkpoint::validate`]'s errors, [`NoteError::InvalidKeyName`].
-pub fn sign_checkpoint(
-    checkpoint: &Checkpoint,
-    name: &str,
-    key: &SecretKey,
-) -> Result<SignedCheckpoint, NoteError> {
+pub fn sign_checkpoint(checkpoint: &Checkpoint, name: &str, key: &SecretKey) -> Result<SignedCheckpoint, NoteError> {
     checkpoint.validate()?;
     let note = sign_note(&checkpoint.to_body(), name, key)?;
-    Ok(SignedCheckpoint {
-        checkpoint: checkpoint.clone(),
-        note,
-    })
+    Ok(SignedCheckpoint { checkpoint: checkpoint.clone(), note })
 }
 
 /// Parses and verifies a signed checkpoint note from the node `(name, key)`.

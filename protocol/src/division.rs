@@ -83,9 +83,7 @@ impl FromStr for DivisionCode {
         if t.len() == 6 && t.bytes().all(|b| b.is_ascii_digit()) {
             Ok(DivisionCode(t.to_owned()))
         } else {
-            Err(DivisionCodeError {
-                input: s.chars().take(20).collect(),
-            })
+            Err(DivisionCodeError { input: s.chars().take(20).collect() })
         }
     }
 }
@@ -107,9 +105,7 @@ impl Serialize for DivisionCode {
 }
 impl<'de> Deserialize<'de> for DivisionCode {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 
@@ -142,16 +138,12 @@ impl KnownRegion {
         if code.as_str() == self.division {
             return Some(self.name_zh);
         }
-        self.counties
-            .iter()
-            .find(|(c, _)| *c == code.as_str())
-            .map(|(_, n)| *n)
+        self.counties.iter().find(|(c, _)| *c == code.as_str()).map(|(_, n)| *n)
     }
 
     /// Whether `code` is the prefecture, in it, or a listed county/zone code (R1.6).
     pub fn covers(&self, code: &DivisionCode) -> bool {
-        code.prefecture().as_str() == self.division
-            || self.counties.iter().any(|(c, _)| *c == code.as_str())
+        code.prefecture().as_str() == self.division || self.counties.iter().any(|(c, _)| *c == code.as_str())
     }
 }
 
@@ -297,11 +289,7 @@ pub const KNOWN_REGIONS: &[KnownRegion] = &[
         name_en: "Suizhou",
         province_zh: "湖北省",
         division: "421300",
-        counties: &[
-            ("421303", "曾都区"),
-            ("421321", "随县"),
-            ("421381", "广水市"),
-        ],
+        counties: &[("421303", "曾都区"), ("421321", "随县"), ("421381", "广水市")],
     },
 ];
 
@@ -331,10 +319,7 @@ pub enum Jurisdiction {
 ///
 /// Never fails: old, renamed and unknown codes are classified, not rejected (R1.6, R1.11).
 /// `region_division` may be a county-level code; its prefecture is used.
-pub fn jurisdiction(
-    region_division: &DivisionCode,
-    subject_division: &DivisionCode,
-) -> Jurisdiction {
+pub fn jurisdiction(region_division: &DivisionCode, subject_division: &DivisionCode) -> Jurisdiction {
     let region_pref = region_division.prefecture();
     if subject_division.prefecture() == region_pref {
         return Jurisdiction::Same;
@@ -343,11 +328,7 @@ pub fn jurisdiction(
     let listed = KNOWN_REGIONS
         .iter()
         .filter(|r| r.division == region_pref.as_str())
-        .any(|r| {
-            r.counties
-                .iter()
-                .any(|(c, _)| *c == subject_division.as_str())
-        });
+        .any(|r| r.counties.iter().any(|(c, _)| *c == subject_division.as_str()));
     if listed {
         Jurisdiction::Same
     } else if subject_division.province() == region_division.province() {
@@ -423,14 +404,7 @@ mod tests {
     fn county_lists_match_domain_table() {
         // DOMAIN §1.2 row for 随州市 and 六安市, spot checks of names.
         let s = known_region("suizhou").unwrap();
-        assert_eq!(
-            s.counties,
-            &[
-                ("421303", "曾都区"),
-                ("421321", "随县"),
-                ("421381", "广水市")
-            ]
-        );
+        assert_eq!(s.counties, &[("421303", "曾都区"), ("421321", "随县"), ("421381", "广水市")]);
         let l = known_region("luan").unwrap();
         assert_eq!(l.name_of(&dc("341504")), Some("叶集区"));
         assert_eq!(l.name_of(&dc("341500")), Some("六安市"));
@@ -442,33 +416,16 @@ mod tests {
         let xinyang = dc("411500");
         // DOMAIN R1.6, R1.11
         assert_eq!(jurisdiction(&xinyang, &dc("411525")), Jurisdiction::Same);
-        assert_eq!(
-            jurisdiction(&xinyang, &dc("411599")),
-            Jurisdiction::Same,
-            "unknown county of the prefecture"
-        );
-        assert_eq!(
-            jurisdiction(&xinyang, &dc("411702")),
-            Jurisdiction::SameProvince
-        );
+        assert_eq!(jurisdiction(&xinyang, &dc("411599")), Jurisdiction::Same, "unknown county of the prefecture");
+        assert_eq!(jurisdiction(&xinyang, &dc("411702")), Jurisdiction::SameProvince);
         assert_eq!(jurisdiction(&xinyang, &dc("420902")), Jurisdiction::Other);
         assert_eq!(jurisdiction(&xinyang, &dc("000000")), Jurisdiction::Other);
         let suzhou = dc("320500");
         assert_eq!(jurisdiction(&suzhou, &dc("320594")), Jurisdiction::Same);
         assert_eq!(jurisdiction(&suzhou, &dc("320571")), Jurisdiction::Same);
-        assert_eq!(
-            jurisdiction(&dc("320505"), &dc("320594")),
-            Jurisdiction::Same,
-            "county-level region code"
-        );
-        assert_eq!(
-            jurisdiction(&suzhou, &dc("320100")),
-            Jurisdiction::SameProvince
-        );
-        assert_eq!(
-            serde_json::to_string(&Jurisdiction::SameProvince).unwrap(),
-            "\"same_province\""
-        );
+        assert_eq!(jurisdiction(&dc("320505"), &dc("320594")), Jurisdiction::Same, "county-level region code");
+        assert_eq!(jurisdiction(&suzhou, &dc("320100")), Jurisdiction::SameProvince);
+        assert_eq!(serde_json::to_string(&Jurisdiction::SameProvince).unwrap(), "\"same_province\"");
     }
 
     #[test]
@@ -476,13 +433,7 @@ mod tests {
         // DOMAIN R1.6: 91320594780268314T is registered under the Suzhou park's own code.
         let u: crate::uscc::Uscc = "91320594780268314T".parse().unwrap();
         let suzhou = known_region("suzhou").unwrap();
-        assert_eq!(
-            jurisdiction(&suzhou.division_code(), &u.division()),
-            Jurisdiction::Same
-        );
-        assert_eq!(
-            suzhou.name_of(&u.division()),
-            Some("苏州工业园区（登记机关代码）")
-        );
+        assert_eq!(jurisdiction(&suzhou.division_code(), &u.division()), Jurisdiction::Same);
+        assert_eq!(suzhou.name_of(&u.division()), Some("苏州工业园区（登记机关代码）"));
     }
 }

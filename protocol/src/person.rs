@@ -38,9 +38,7 @@ const RESIDENT_CHECK: &[u8; 11] = b"10X98765432";
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PersonError {
     /// The secret is shorter than [`MIN_PERSON_SECRET_LEN`] or longer than [`MAX_PERSON_SECRET_LEN`].
-    #[error(
-        "person secret must be {MIN_PERSON_SECRET_LEN}-{MAX_PERSON_SECRET_LEN} bytes, got {got}"
-    )]
+    #[error("person secret must be {MIN_PERSON_SECRET_LEN}-{MAX_PERSON_SECRET_LEN} bytes, got {got}")]
     SecretLength {
         /// Actual length in bytes.
         got: usize,
@@ -83,9 +81,7 @@ impl PersonSecret {
         if t.len() > 2 * MAX_PERSON_SECRET_LEN {
             return Err(PersonError::SecretLength { got: t.len() / 2 });
         }
-        let mut bytes = hex::decode(t).map_err(|_| PersonError::Hex {
-            what: "person secret",
-        })?;
+        let mut bytes = hex::decode(t).map_err(|_| PersonError::Hex { what: "person secret" })?;
         if !(MIN_PERSON_SECRET_LEN..=MAX_PERSON_SECRET_LEN).contains(&bytes.len()) {
             let got = bytes.len();
             bytes.zeroize();
@@ -241,8 +237,7 @@ impl PersonDigest {
     /// characters.
     pub fn compute(secret: &PersonSecret, id: &ResidentId) -> PersonDigest {
         // HMAC accepts keys of any length; `new_from_slice` cannot fail for `Hmac<Sha256>`.
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&secret.0).expect("HMAC takes any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&secret.0).expect("HMAC takes any key length");
         mac.update(PERSON_DIGEST_DOMAIN);
         mac.update(id.0.as_bytes());
         PersonDigest(mac.finalize().into_bytes().into())
@@ -253,10 +248,7 @@ impl PersonDigest {
     /// # Errors
     /// [`PersonError::DigestLength`].
     pub fn from_bytes(bytes: &[u8]) -> Result<PersonDigest, PersonError> {
-        bytes
-            .try_into()
-            .map(PersonDigest)
-            .map_err(|_| PersonError::DigestLength { got: bytes.len() })
+        bytes.try_into().map(PersonDigest).map_err(|_| PersonError::DigestLength { got: bytes.len() })
     }
 
     /// The raw 32 bytes.
@@ -293,9 +285,7 @@ impl FromStr for PersonDigest {
             return Err(PersonError::DigestLength { got: t.len() / 2 });
         }
         let mut out = [0u8; PERSON_DIGEST_LEN];
-        hex::decode_to_slice(t, &mut out).map_err(|_| PersonError::Hex {
-            what: "person digest",
-        })?;
+        hex::decode_to_slice(t, &mut out).map_err(|_| PersonError::Hex { what: "person digest" })?;
         Ok(PersonDigest(out))
     }
 }
@@ -313,9 +303,7 @@ impl Serialize for PersonDigest {
 impl<'de> Deserialize<'de> for PersonDigest {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<PersonDigest, D::Error> {
         if d.is_human_readable() {
-            String::deserialize(d)?
-                .parse()
-                .map_err(serde::de::Error::custom)
+            String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
         } else {
             d.deserialize_bytes(DigestBytes)
         }
@@ -377,20 +365,11 @@ mod tests {
     #[test]
     fn errors_name_expected_check_char_and_not_the_number() {
         let e = "110105194912310021".parse::<ResidentId>().unwrap_err();
-        assert_eq!(
-            e,
-            ResidentIdError::CheckChar {
-                expected: 'X',
-                got: '1'
-            }
-        );
+        assert_eq!(e, ResidentIdError::CheckChar { expected: 'X', got: '1' });
         assert_eq!(e.to_string(), "check character is '1', expected 'X'");
         assert_eq!(e.code(), "invalid_resident_id");
         assert!(!e.to_string().contains("1101051949"));
-        assert_eq!(
-            "1101051949123100".parse::<ResidentId>().unwrap_err(),
-            ResidentIdError::Length { got: 16 }
-        );
+        assert_eq!("1101051949123100".parse::<ResidentId>().unwrap_err(), ResidentIdError::Length { got: 16 });
         assert_eq!(
             "1101051949123100X2".parse::<ResidentId>().unwrap_err(),
             ResidentIdError::InvalidChar { position: 17 }
@@ -403,21 +382,13 @@ mod tests {
 
     #[test]
     fn secret_limits_and_redaction() {
-        assert_eq!(
-            PersonSecret::from_bytes(&[7; 15]).unwrap_err(),
-            PersonError::SecretLength { got: 15 }
-        );
+        assert_eq!(PersonSecret::from_bytes(&[7; 15]).unwrap_err(), PersonError::SecretLength { got: 15 });
         assert!(PersonSecret::from_bytes(&[7; 16]).is_ok());
         assert!(PersonSecret::from_bytes(&[7; 1025]).is_err());
         let s = PersonSecret::from_hex("000102030405060708090a0b0c0d0e0f").unwrap();
         assert_eq!(s.len(), 16);
         assert_eq!(format!("{s:?}"), "PersonSecret(..)");
-        assert_eq!(
-            PersonSecret::from_hex("zz").unwrap_err(),
-            PersonError::Hex {
-                what: "person secret"
-            }
-        );
+        assert_eq!(PersonSecret::from_hex("zz").unwrap_err(), PersonError::Hex { what: "person secret" });
         assert!(PersonSecret::from_hex(&"00".repeat(4096)).is_err());
     }
 
@@ -426,8 +397,7 @@ mod tests {
         // DESIGN §3: HMAC-SHA-256(secret, "credfed/v1/person\0" || id).
         let id: ResidentId = ID.parse().unwrap();
         let d = PersonDigest::compute(&secret(), &id);
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(b"0123456789abcdef-federation").unwrap();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"0123456789abcdef-federation").unwrap();
         mac.update(b"credfed/v1/person\x00");
         mac.update(ID.as_bytes());
         assert_eq!(d.as_bytes()[..], mac.finalize().into_bytes()[..]);
@@ -446,19 +416,13 @@ mod tests {
         assert_eq!(json, format!("\"{}\"", d.to_hex()));
         assert_eq!(serde_json::from_str::<PersonDigest>(&json).unwrap(), d);
         assert_eq!(d.to_hex().parse::<PersonDigest>().unwrap(), d);
-        assert_eq!(
-            d.to_hex().to_uppercase().parse::<PersonDigest>().unwrap(),
-            d
-        );
+        assert_eq!(d.to_hex().to_uppercase().parse::<PersonDigest>().unwrap(), d);
 
         let mut cbor = Vec::new();
         ciborium::into_writer(&d, &mut cbor).unwrap();
         assert_eq!(cbor[..2], [0x58, 0x20], "major type 2, one-byte length 32");
         assert_eq!(cbor[2..], d.as_bytes()[..]);
-        assert_eq!(
-            ciborium::from_reader::<PersonDigest, _>(&cbor[..]).unwrap(),
-            d
-        );
+        assert_eq!(ciborium::from_reader::<PersonDigest, _>(&cbor[..]).unwrap(), d);
 
         // Wrong length and wrong type are rejected.
         let mut short = Vec::new();

@@ -47,10 +47,9 @@ use crate::day::Day;
 use crate::kind::{ObjectType, RecordKind, Severity};
 
 pub use table::{
-    CountFrom, DeadlineMode, EarlyStop, ListRule, MissingSeverity, NoEarlyEnd, ObjectionPolicy,
-    ObjectionRules, PenaltyTier, PublicationRule, Regime, RuleNote, RulesError, SectorOverride,
-    SeverityPeriod, Tag, Unpublished, WorkingDayRule, MAX_ID_LEN, MAX_PERIOD_MONTHS,
-    MAX_RULE_WORKING_DAYS, PENALTY_TYPES,
+    CountFrom, DeadlineMode, EarlyStop, ListRule, MissingSeverity, NoEarlyEnd, ObjectionPolicy, ObjectionRules,
+    PenaltyTier, PublicationRule, Regime, RuleNote, RulesError, SectorOverride, SeverityPeriod, Tag, Unpublished,
+    WorkingDayRule, MAX_ID_LEN, MAX_PERIOD_MONTHS, MAX_RULE_WORKING_DAYS, PENALTY_TYPES,
 };
 
 /// Largest rule document accepted by [`RuleSet::from_json`] (bytes).
@@ -104,11 +103,7 @@ pub struct RuleRef {
 
 impl RuleRef {
     fn new(rule_id: &str, regime: &str, tag: Tag) -> RuleRef {
-        RuleRef {
-            rule_id: rule_id.to_owned(),
-            regime: regime.to_owned(),
-            tag: tag.as_str().to_owned(),
-        }
+        RuleRef { rule_id: rule_id.to_owned(), regime: regime.to_owned(), tag: tag.as_str().to_owned() }
     }
 
     /// Whether the rule is tagged `[V]`.
@@ -119,11 +114,7 @@ impl RuleRef {
 
 impl std::fmt::Display for RuleRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "DOMAIN {} (regime {}, [{}])",
-            self.rule_id, self.regime, self.tag
-        )
+        write!(f, "DOMAIN {} (regime {}, [{}])", self.rule_id, self.regime, self.tag)
     }
 }
 
@@ -266,10 +257,7 @@ impl RuleSet {
     /// JSON or an unknown field, or any error of [`RuleSet::validate`].
     pub fn from_json(json: &str) -> Result<RuleSet, RulesError> {
         if json.len() > MAX_RULESET_JSON_LEN {
-            return Err(RulesError::TooLarge {
-                len: json.len(),
-                max: MAX_RULESET_JSON_LEN,
-            });
+            return Err(RulesError::TooLarge { len: json.len(), max: MAX_RULESET_JSON_LEN });
         }
         let mut de = serde_json::Deserializer::from_str(json);
         let rs = RuleSet::from_deserializer(&mut de)?;
@@ -302,17 +290,11 @@ impl RuleSet {
 
     /// The general regime that governs a record decided on `day` (see the module docs).
     pub fn regime_for(&self, day: Day) -> Option<&Regime> {
-        let covers =
-            |r: &&Regime| r.effective_from <= day && r.effective_until.is_none_or(|u| day <= u);
+        let covers = |r: &&Regime| r.effective_from <= day && r.effective_until.is_none_or(|u| day <= u);
         self.regimes
             .iter()
             .find(covers)
-            .or_else(|| {
-                self.regimes
-                    .iter()
-                    .filter(|r| r.effective_from <= day)
-                    .max_by_key(|r| r.effective_from)
-            })
+            .or_else(|| self.regimes.iter().filter(|r| r.effective_from <= day).max_by_key(|r| r.effective_from))
             .or_else(|| self.regimes.iter().min_by_key(|r| r.effective_from))
     }
 
@@ -321,11 +303,7 @@ impl RuleSet {
         let regime = self.regime_for(input.decided_on);
         let regime_id = regime.map_or("none", |r| r.id.as_str());
         if !input.kind.is_dishonesty() {
-            let rule = RuleRef::new(
-                &self.not_dishonesty.rule_id,
-                regime_id,
-                self.not_dishonesty.tag,
-            );
+            let rule = RuleRef::new(&self.not_dishonesty.rule_id, regime_id, self.not_dishonesty.tag);
             return PublicityDecision {
                 start: input.decided_on,
                 min_until: None,
@@ -346,12 +324,7 @@ impl RuleSet {
         }
         if let Some(l) = self.list_for(input) {
             let rule = RuleRef::new(&l.rule_id, &l.id, l.tag);
-            let period = Period {
-                min: Some(l.min_months),
-                max: l.max_months,
-                rule,
-                blocked: None,
-            };
+            let period = Period { min: Some(l.min_months), max: l.max_months, rule, blocked: None };
             return self.finish(input, &l.id, CountFrom::Decision, period, Vec::new());
         }
         match regime {
@@ -384,30 +357,20 @@ impl RuleSet {
     /// [`RepairDenied::PublicityEnded`] on or after the automatic end (checked first: nothing is
     /// left to repair), [`RepairDenied::NotRepairable`], or
     /// [`RepairDenied::MinPublicityNotElapsed`] before the minimum period.
-    pub fn repairability(
-        &self,
-        input: &PublicityInput<'_>,
-        repair_on: Day,
-    ) -> Result<RuleRef, RepairDenied> {
+    pub fn repairability(&self, input: &PublicityInput<'_>, repair_on: Day) -> Result<RuleRef, RepairDenied> {
         let d = self.publicity(input);
         if let Some(ended_on) = d.max_until {
             if repair_on >= ended_on {
-                return Err(RepairDenied::PublicityEnded {
-                    ended_on,
-                    rule: d.rule,
-                });
+                return Err(RepairDenied::PublicityEnded { ended_on, rule: d.rule });
             }
         }
         if !d.repairable {
-            return Err(RepairDenied::NotRepairable {
-                rule: d.repair_blocked_by.unwrap_or(d.rule),
-            });
+            return Err(RepairDenied::NotRepairable { rule: d.repair_blocked_by.unwrap_or(d.rule) });
         }
         match d.min_until {
-            Some(earliest) if repair_on < earliest => Err(RepairDenied::MinPublicityNotElapsed {
-                earliest,
-                rule: d.rule,
-            }),
+            Some(earliest) if repair_on < earliest => {
+                Err(RepairDenied::MinPublicityNotElapsed { earliest, rule: d.rule })
+            }
             _ => Ok(d.rule),
         }
     }
@@ -419,25 +382,14 @@ impl RuleSet {
     /// `monthly_by_day` reading of R2.3 ("monthly, before the 25th"): a decision made in month M
     /// is due by day `day` of month M+1, inclusive, moved to the next working day when that day
     /// is not one (`roll_forward`, Civil Code art. 203).
-    pub fn publication_deadline(
-        &self,
-        kind: RecordKind,
-        decided_on: Day,
-        cal: &Calendar,
-    ) -> Option<DeadlineDecision> {
+    pub fn publication_deadline(&self, kind: RecordKind, decided_on: Day, cal: &Calendar) -> Option<DeadlineDecision> {
         let p = self.publication.get(&kind)?;
         let rule = RuleRef::new(&p.rule_id, STANDING, p.tag);
         let Deadline { day, provisional } = match p.deadline {
             DeadlineMode::WorkingDays { n } => cal.add_working_days(decided_on, n),
-            DeadlineMode::MonthlyByDay { day, roll_forward } => {
-                monthly(decided_on, day, roll_forward, cal)
-            }
+            DeadlineMode::MonthlyByDay { day, roll_forward } => monthly(decided_on, day, roll_forward, cal),
         };
-        Some(DeadlineDecision {
-            deadline: day,
-            provisional,
-            rule,
-        })
+        Some(DeadlineDecision { deadline: day, provisional, rule })
     }
 
     /// Deadline to withdraw a published record after its decision is changed, revoked or
@@ -455,9 +407,7 @@ impl RuleSet {
         issued_on: Day,
         cal: &Calendar,
     ) -> Option<DeadlineDecision> {
-        self.receipts
-            .get(&object_type)
-            .map(|w| working(w, issued_on, cal))
+        self.receipts.get(&object_type).map(|w| working(w, issued_on, cal))
     }
 
     /// Deadlines of an objection filed on `filed_on` (DOMAIN R5.3 defaults) and the policy for
@@ -467,21 +417,13 @@ impl RuleSet {
         let accept_by = working(&o.acceptance, filed_on, cal);
         let mut resolve_by = working(&o.verification, accept_by.deadline, cal);
         resolve_by.provisional |= accept_by.provisional;
-        ObjectionDeadline {
-            accept_by,
-            resolve_by,
-            policy: o.policy,
-            policy_rule: self.objection_policy().1,
-        }
+        ObjectionDeadline { accept_by, resolve_by, policy: o.policy, policy_rule: self.objection_policy().1 }
     }
 
     /// The objection policy (annotate or suspend, DOMAIN R5.5) and its rule.
     pub fn objection_policy(&self) -> (ObjectionPolicy, RuleRef) {
         let o = &self.objections;
-        (
-            o.policy,
-            RuleRef::new(&o.policy_rule_id, STANDING, o.policy_tag),
-        )
+        (o.policy, RuleRef::new(&o.policy_rule_id, STANDING, o.policy_tag))
     }
 
     fn override_for(&self, input: &PublicityInput<'_>) -> Option<&SectorOverride> {
@@ -495,16 +437,11 @@ impl RuleSet {
 
     fn list_for(&self, input: &PublicityInput<'_>) -> Option<&ListRule> {
         self.lists.iter().find(|l| {
-            l.kinds.contains(&input.kind)
-                && (l.sectors.is_empty() || l.sectors.iter().any(|s| s == input.sector))
+            l.kinds.contains(&input.kind) && (l.sectors.is_empty() || l.sectors.iter().any(|s| s == input.sector))
         })
     }
 
-    fn by_override(
-        &self,
-        o: &SectorOverride,
-        input: &PublicityInput<'_>,
-    ) -> Option<PublicityDecision> {
+    fn by_override(&self, o: &SectorOverride, input: &PublicityInput<'_>) -> Option<PublicityDecision> {
         let types = input.penalty_types;
         if let Some(u) = &o.unpublished_if_only {
             if !types.is_empty() && types.iter().all(|t| u.penalty_types.contains(t)) {
@@ -525,22 +462,15 @@ impl RuleSet {
             }
         }
         let default = o.tiers.iter().find(|t| t.penalty_types.is_empty());
-        let tier_of = |t: &String| {
-            o.tiers
-                .iter()
-                .find(|tier| tier.penalty_types.contains(t))
-                .or(default)
-        };
+        let tier_of = |t: &String| o.tiers.iter().find(|tier| tier.penalty_types.contains(t)).or(default);
         let tier = if types.is_empty() {
             default
         } else {
             // DOMAIN R3.4: a decision with several penalty types takes the longest period.
-            types.iter().filter_map(tier_of).max_by_key(|t| {
-                (
-                    t.max_months,
-                    t.early_stop.as_ref().map_or(u32::MAX, |e| e.min_months),
-                )
-            })
+            types
+                .iter()
+                .filter_map(tier_of)
+                .max_by_key(|t| (t.max_months, t.early_stop.as_ref().map_or(u32::MAX, |e| e.min_months)))
         }?;
         let rule = RuleRef::new(&tier.rule_id, &o.id, tier.tag);
         let mut extra = Vec::new();
@@ -554,12 +484,7 @@ impl RuleSet {
             .find(|n| n.matches(sev, input.sector, types))
             .map(|n| RuleRef::new(&n.rule_id, &o.id, n.tag));
         let min = tier.early_stop.as_ref().map(|e| e.min_months);
-        let period = Period {
-            min,
-            max: tier.max_months,
-            rule,
-            blocked,
-        };
+        let period = Period { min, max: tier.max_months, rule, blocked };
         Some(self.finish(input, &o.id, o.count_from, period, extra))
     }
 
@@ -578,8 +503,7 @@ impl RuleSet {
             }
         };
         let find = |name: &str| r.periods.iter().find(|p| p.severity == name);
-        let period =
-            find(severity).or_else(|| r.severity_fallback.get(severity).and_then(|s| find(s)));
+        let period = find(severity).or_else(|| r.severity_fallback.get(severity).and_then(|s| find(s)));
         let sev = Some(severity);
         let blocked = r
             .no_early_end
@@ -589,12 +513,7 @@ impl RuleSet {
         match period {
             Some(p) => {
                 let rule = RuleRef::new(&p.rule_id, &r.id, p.tag);
-                let period = Period {
-                    min: Some(p.min_months),
-                    max: p.max_months,
-                    rule,
-                    blocked,
-                };
+                let period = Period { min: Some(p.min_months), max: p.max_months, rule, blocked };
                 self.finish(input, &r.id, r.count_from, period, extra)
             }
             None => {
@@ -632,11 +551,7 @@ impl RuleSet {
         let mut blocked = period.blocked;
         if input.not_repairable {
             rules.extend(blocked.take());
-            blocked = Some(RuleRef::new(
-                &self.not_repairable.rule_id,
-                regime,
-                self.not_repairable.tag,
-            ));
+            blocked = Some(RuleRef::new(&self.not_repairable.rule_id, regime, self.not_repairable.tag));
         }
         if period.min.is_none() && blocked.is_none() {
             blocked = Some(period.rule.clone());
@@ -676,8 +591,7 @@ struct Period {
 
 impl NoEarlyEnd {
     fn matches(&self, severity: Option<&str>, sector: &str, types: &[String]) -> bool {
-        let sev_ok = self.severities.is_empty()
-            || severity.is_some_and(|s| self.severities.iter().any(|x| x == s));
+        let sev_ok = self.severities.is_empty() || severity.is_some_and(|s| self.severities.iter().any(|x| x == s));
         let sector_ok = self.sectors.is_empty() || self.sectors.iter().any(|s| s == sector);
         sev_ok && sector_ok && types.iter().any(|t| self.penalty_types.contains(t))
     }
@@ -693,27 +607,16 @@ fn start_of(count_from: CountFrom, input: &PublicityInput<'_>) -> (Day, bool) {
 
 fn working(w: &WorkingDayRule, from: Day, cal: &Calendar) -> DeadlineDecision {
     let Deadline { day, provisional } = cal.add_working_days(from, w.working_days);
-    DeadlineDecision {
-        deadline: day,
-        provisional,
-        rule: RuleRef::new(&w.rule_id, STANDING, w.tag),
-    }
+    DeadlineDecision { deadline: day, provisional, rule: RuleRef::new(&w.rule_id, STANDING, w.tag) }
 }
 
 /// Day `day` (clamped) of the month after `decided_on`, optionally rolled to a working day.
 fn monthly(decided_on: Day, day: u8, roll_forward: bool, cal: &Calendar) -> Deadline {
     let next_month = add_months(decided_on.last_of_month(), 1);
-    let target = Day::from_ymd(
-        next_month.year(),
-        next_month.month(),
-        day.clamp(1, next_month.last_of_month().day()),
-    )
-    .unwrap_or(next_month);
+    let target = Day::from_ymd(next_month.year(), next_month.month(), day.clamp(1, next_month.last_of_month().day()))
+        .unwrap_or(next_month);
     if !roll_forward {
-        return Deadline {
-            day: target,
-            provisional: false,
-        };
+        return Deadline { day: target, provisional: false };
     }
     let mut d = target;
     // Holiday runs are at most ~10 days; the bound only guards against pathological tables.
@@ -723,10 +626,7 @@ fn monthly(decided_on: Day, day: u8, roll_forward: bool, cal: &Calendar) -> Dead
         }
         d = d.succ();
     }
-    Deadline {
-        day: d,
-        provisional: !cal.is_published(d.year()),
-    }
+    Deadline { day: d, provisional: !cal.is_published(d.year()) }
 }
 
 /// `start + months` (Civil Code art. 202 clamp, like [`Day::add_months`]) saturating at

@@ -31,9 +31,7 @@ pub const USCC_LEN: usize = 18;
 pub const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 
 /// R1.3 weights for positions 1..=17: `3^(i-1) mod 31`.
-pub const USCC_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+pub const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// R1.4 (GB 11714) weights for the 8 organisation-code body characters.
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
@@ -43,16 +41,7 @@ type Category = (char, &'static str, &'static [(char, &'static str)]);
 
 /// DOMAIN R1.5: registration authority → institution types.
 const CATEGORIES: &[Category] = &[
-    (
-        '1',
-        "机构编制",
-        &[
-            ('1', "机关"),
-            ('2', "事业单位"),
-            ('3', "中央编办直接管理机构编制的群众团体"),
-            ('9', "其他"),
-        ],
-    ),
+    ('1', "机构编制", &[('1', "机关"), ('2', "事业单位"), ('3', "中央编办直接管理机构编制的群众团体"), ('9', "其他")]),
     ('2', "外交", &[('1', "外国常驻新闻机构"), ('9', "其他")]),
     (
         '3',
@@ -67,51 +56,17 @@ const CATEGORIES: &[Category] = &[
         ],
     ),
     ('4', "文化", &[('1', "外国在华文化中心"), ('9', "其他")]),
-    (
-        '5',
-        "民政",
-        &[
-            ('1', "社会团体"),
-            ('2', "民办非企业单位"),
-            ('3', "基金会"),
-            ('9', "其他"),
-        ],
-    ),
+    ('5', "民政", &[('1', "社会团体"), ('2', "民办非企业单位"), ('3', "基金会"), ('9', "其他")]),
     (
         '6',
         "旅游",
-        &[
-            ('1', "外国旅游部门常驻代表机构"),
-            ('2', "港澳台地区旅游部门常驻内地（大陆）代表机构"),
-            ('9', "其他"),
-        ],
+        &[('1', "外国旅游部门常驻代表机构"), ('2', "港澳台地区旅游部门常驻内地（大陆）代表机构"), ('9', "其他")],
     ),
-    (
-        '7',
-        "宗教",
-        &[('1', "宗教活动场所"), ('2', "宗教院校"), ('9', "其他")],
-    ),
+    ('7', "宗教", &[('1', "宗教活动场所"), ('2', "宗教院校"), ('9', "其他")]),
     ('8', "工会", &[('1', "基层工会"), ('9', "其他")]),
-    (
-        '9',
-        "工商",
-        &[('1', "企业"), ('2', "个体工商户"), ('3', "农民专业合作社")],
-    ),
-    (
-        'A',
-        "中央军委改革和编制办公室",
-        &[('1', "军队事业单位"), ('9', "其他")],
-    ),
-    (
-        'N',
-        "农业",
-        &[
-            ('1', "组级集体经济组织"),
-            ('2', "村级集体经济组织"),
-            ('3', "乡镇级集体经济组织"),
-            ('9', "其他"),
-        ],
-    ),
+    ('9', "工商", &[('1', "企业"), ('2', "个体工商户"), ('3', "农民专业合作社")]),
+    ('A', "中央军委改革和编制办公室", &[('1', "军队事业单位"), ('9', "其他")]),
+    ('N', "农业", &[('1', "组级集体经济组织"), ('2', "村级集体经济组织"), ('3', "乡镇级集体经济组织"), ('9', "其他")]),
     ('Y', "其他", &[('1', "其他")]),
 ];
 
@@ -248,17 +203,15 @@ impl UsccWarning {
 impl fmt::Display for UsccWarning {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UsccWarning::OrganisationCheck { expected, got } => write!(
-                f,
-                "embedded organisation code check character is '{got}', expected '{expected}' (GB 11714)"
-            ),
+            UsccWarning::OrganisationCheck { expected, got } => {
+                write!(f, "embedded organisation code check character is '{got}', expected '{expected}' (GB 11714)")
+            }
             UsccWarning::UnknownAuthority { authority } => {
                 write!(f, "registration authority code '{authority}' is not in the GB 32100 code list")
             }
-            UsccWarning::UnknownInstitutionType { authority, institution } => write!(
-                f,
-                "institution type '{institution}' is not defined for registration authority '{authority}'"
-            ),
+            UsccWarning::UnknownInstitutionType { authority, institution } => {
+                write!(f, "institution type '{institution}' is not defined for registration authority '{authority}'")
+            }
         }
     }
 }
@@ -310,9 +263,7 @@ impl Uscc {
 
     /// Chinese names of the registration authority and institution type (R1.5), when known.
     pub fn category_names(&self) -> Option<(&'static str, &'static str)> {
-        let (_, authority, types) = CATEGORIES
-            .iter()
-            .find(|(a, _, _)| *a == self.registration_authority())?;
+        let (_, authority, types) = CATEGORIES.iter().find(|(a, _, _)| *a == self.registration_authority())?;
         let (_, institution) = types.iter().find(|(t, _)| *t == self.institution_type())?;
         Some((authority, institution))
     }
@@ -339,10 +290,7 @@ impl Uscc {
         match CATEGORIES.iter().find(|(a, _, _)| *a == authority) {
             None => out.push(UsccWarning::UnknownAuthority { authority }),
             Some((_, _, types)) if !types.iter().any(|(t, _)| *t == institution) => {
-                out.push(UsccWarning::UnknownInstitutionType {
-                    authority,
-                    institution,
-                });
+                out.push(UsccWarning::UnknownInstitutionType { authority, institution });
             }
             Some(_) => {}
         }
@@ -411,9 +359,7 @@ impl Serialize for Uscc {
 /// Deserializing validates exactly like [`FromStr`] (including normalisation).
 impl<'de> Deserialize<'de> for Uscc {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
     }
 }
 

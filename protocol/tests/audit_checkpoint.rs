@@ -3,9 +3,8 @@
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use credfed_protocol::checkpoint::{
-    cosign, format_vkey, key_id, open_checkpoint, parse_vkey, sign_checkpoint, sign_note,
-    verify_cosignature, verify_note, Checkpoint, Note, NoteError, NoteSignature, SigType,
-    SignedCheckpoint, MAX_NOTE_LEN, MAX_SIGNATURES,
+    cosign, format_vkey, key_id, open_checkpoint, parse_vkey, sign_checkpoint, sign_note, verify_cosignature,
+    verify_note, Checkpoint, Note, NoteError, NoteSignature, SigType, SignedCheckpoint, MAX_NOTE_LEN, MAX_SIGNATURES,
 };
 use credfed_protocol::keys::SecretKey;
 use proptest::prelude::*;
@@ -13,7 +12,8 @@ use proptest::prelude::*;
 /// golang.org/x/mod/sumdb/note `note_test.go` / package doc: the PeterNeumann key and note.
 const GO_SKEY_B64: &str = "AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
 const GO_VKEY: &str = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
-const GO_TEXT: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
+const GO_TEXT: &str =
+    "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n";
 const GO_NOTE: &str = "If you think cryptography is the answer to your problem,\nthen you don't know what your problem is.\n\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 
 fn go_key() -> SecretKey {
@@ -27,12 +27,7 @@ fn key(seed: u8) -> SecretKey {
 }
 
 fn cp() -> Checkpoint {
-    Checkpoint {
-        origin: "credfed.example/xinyang".into(),
-        size: 20852163,
-        root: [7u8; 32],
-        extensions: vec![],
-    }
+    Checkpoint { origin: "credfed.example/xinyang".into(), size: 20852163, root: [7u8; 32], extensions: vec![] }
 }
 
 #[test]
@@ -40,28 +35,17 @@ fn reproduces_go_sumdb_note_byte_for_byte() {
     let sk = go_key();
     let note = sign_note(GO_TEXT, "PeterNeumann", &sk).unwrap();
     assert_eq!(note.to_text(), GO_NOTE);
-    assert_eq!(
-        format_vkey("PeterNeumann", SigType::Ed25519, &sk.public()).unwrap(),
-        GO_VKEY
-    );
+    assert_eq!(format_vkey("PeterNeumann", SigType::Ed25519, &sk.public()).unwrap(), GO_VKEY);
     let vk = parse_vkey(GO_VKEY).unwrap();
-    assert_eq!(
-        (vk.name.as_str(), vk.sig_type, vk.key),
-        ("PeterNeumann", SigType::Ed25519, sk.public())
-    );
+    assert_eq!((vk.name.as_str(), vk.sig_type, vk.key), ("PeterNeumann", SigType::Ed25519, sk.public()));
     let parsed = Note::parse(GO_NOTE).unwrap();
     assert_eq!(parsed, note);
     verify_note(&parsed, "PeterNeumann", &vk.key).unwrap();
-    assert_eq!(
-        key_id("PeterNeumann", SigType::Ed25519, &vk.key),
-        [0xc7, 0x4f, 0x20, 0xa3]
-    );
+    assert_eq!(key_id("PeterNeumann", SigType::Ed25519, &vk.key), [0xc7, 0x4f, 0x20, 0xa3]);
     let tampered = Note::parse(&GO_NOTE.replace("cryptography", "cryptographY")).unwrap();
     assert_eq!(
         verify_note(&tampered, "PeterNeumann", &vk.key),
-        Err(NoteError::BadSignature {
-            name: "PeterNeumann".into()
-        })
+        Err(NoteError::BadSignature { name: "PeterNeumann".into() })
     );
 }
 
@@ -69,13 +53,9 @@ fn reproduces_go_sumdb_note_byte_for_byte() {
 fn parses_third_party_vkeys() {
     // transparency-dev/formats note_cosigv1_test.go: a 0x04 cosigner key and a 0x01 key whose
     // base64 contains '+'.
-    let w =
-        parse_vkey("remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2").unwrap();
+    let w = parse_vkey("remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2").unwrap();
     assert_eq!(w.sig_type, SigType::CosignatureV1);
-    assert_eq!(
-        w.to_string(),
-        "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2"
-    );
+    assert_eq!(w.to_string(), "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2");
     let t = parse_vkey("TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6").unwrap();
     assert_eq!(t.sig_type, SigType::Ed25519);
     for bad in [
@@ -96,13 +76,7 @@ fn checkpoint_body_roundtrip_and_strictness() {
     let mut c = cp();
     c.extensions = vec!["ext one".into(), "ext+2".into()];
     let body = c.to_body();
-    assert_eq!(
-        body,
-        format!(
-            "credfed.example/xinyang\n20852163\n{}\next one\next+2\n",
-            B64.encode([7u8; 32])
-        )
-    );
+    assert_eq!(body, format!("credfed.example/xinyang\n20852163\n{}\next one\next+2\n", B64.encode([7u8; 32])));
     assert_eq!(Checkpoint::from_body(&body).unwrap(), c);
     let root = B64.encode([7u8; 32]);
     let ok = |s: &str| Checkpoint::from_body(s).is_ok();
@@ -111,40 +85,22 @@ fn checkpoint_body_roundtrip_and_strictness() {
     assert!(!ok(&format!("o\n012\n{root}\n")), "leading zero");
     assert!(!ok(&format!("o\n+12\n{root}\n")), "sign");
     assert!(!ok(&format!("o\n 12\n{root}\n")), "space");
-    assert!(
-        !ok(&format!("o\n18446744073709551616\n{root}\n")),
-        "overflow"
-    );
+    assert!(!ok(&format!("o\n18446744073709551616\n{root}\n")), "overflow");
     assert!(ok(&format!("o\n18446744073709551615\n{root}\n")));
     assert!(!ok(&format!("o\n12\n{root}")), "final newline");
     assert!(!ok(&format!("o\n12\n{root}\n\n")), "empty extension");
     assert!(!ok(&format!("o\n12\n{root}\n\next\n")), "empty line");
     assert!(!ok(&format!("\n12\n{root}\n")), "empty origin");
     assert!(!ok("o\n12\n"), "no root");
-    assert!(
-        !ok(&format!("o\n12\n{}\n", B64.encode([7u8; 31]))),
-        "31-byte root"
-    );
-    assert!(
-        !ok(&format!("o\n12\n{}\n", B64.encode([7u8; 33]))),
-        "33-byte root"
-    );
-    assert!(
-        !ok(&format!("o\n12\n{}\n", root.trim_end_matches('='))),
-        "unpadded"
-    );
+    assert!(!ok(&format!("o\n12\n{}\n", B64.encode([7u8; 31]))), "31-byte root");
+    assert!(!ok(&format!("o\n12\n{}\n", B64.encode([7u8; 33]))), "33-byte root");
+    assert!(!ok(&format!("o\n12\n{}\n", root.trim_end_matches('='))), "unpadded");
     // Non-canonical trailing bits: the last base64 digit of a 32-byte value carries 2 spare bits.
     let mut nc = root.clone().into_bytes();
     nc[42] = b'd'; // "c" (…00) is canonical for 0x07 at this position, "d" sets a spare bit
-    assert!(
-        !ok(&format!("o\n12\n{}\n", String::from_utf8(nc).unwrap())),
-        "non-canonical base64"
-    );
+    assert!(!ok(&format!("o\n12\n{}\n", String::from_utf8(nc).unwrap())), "non-canonical base64");
     assert!(!ok(&format!("o\r\n12\n{root}\n")), "carriage return");
-    let bad = Checkpoint {
-        origin: "a\nb".into(),
-        ..cp()
-    };
+    let bad = Checkpoint { origin: "a\nb".into(), ..cp() };
     assert!(bad.validate().is_err());
     assert!(sign_checkpoint(&bad, "xinyang", &key(1)).is_err());
 }
@@ -156,51 +112,23 @@ fn sign_open_cosign() {
     let c = cp();
     let mut signed = sign_checkpoint(&c, "xinyang", &node).unwrap();
     let text = signed.to_text();
-    assert_eq!(
-        open_checkpoint(&text, "xinyang", &node.public()).unwrap(),
-        c
-    );
+    assert_eq!(open_checkpoint(&text, "xinyang", &node.public()).unwrap(), c);
     // Wrong name, wrong key.
-    assert_eq!(
-        open_checkpoint(&text, "hefei", &node.public()),
-        Err(NoteError::NoSignature {
-            name: "hefei".into()
-        })
-    );
+    assert_eq!(open_checkpoint(&text, "hefei", &node.public()), Err(NoteError::NoSignature { name: "hefei".into() }));
     assert!(open_checkpoint(&text, "xinyang", &w1.public()).is_err());
 
     let s1 = cosign(&c, "hefei", &w1, 1_700_000_000).unwrap();
-    assert_eq!(
-        s1.key_id(),
-        key_id("hefei", SigType::CosignatureV1, &w1.public())
-    );
+    assert_eq!(s1.key_id(), key_id("hefei", SigType::CosignatureV1, &w1.public()));
     assert_eq!(s1.sig().len(), 72);
-    assert_eq!(
-        verify_cosignature(&c, &s1, "hefei", &w1.public()),
-        Ok(1_700_000_000)
-    );
+    assert_eq!(verify_cosignature(&c, &s1, "hefei", &w1.public()), Ok(1_700_000_000));
     // A cosignature is not a plain note signature, and vice versa.
-    assert!(verify_cosignature(
-        &c,
-        &signed.note().signatures()[0],
-        "xinyang",
-        &node.public()
-    )
-    .is_err());
-    let other = Checkpoint {
-        size: c.size + 1,
-        ..c.clone()
-    };
+    assert!(verify_cosignature(&c, &signed.note().signatures()[0], "xinyang", &node.public()).is_err());
+    let other = Checkpoint { size: c.size + 1, ..c.clone() };
     assert_eq!(
         verify_cosignature(&other, &s1, "hefei", &w1.public()),
-        Err(NoteError::BadSignature {
-            name: "hefei".into()
-        })
+        Err(NoteError::BadSignature { name: "hefei".into() })
     );
-    assert_eq!(
-        signed.add_cosignature(s1.clone(), "hefei", &w1.public()),
-        Ok(1_700_000_000)
-    );
+    assert_eq!(signed.add_cosignature(s1.clone(), "hefei", &w1.public()), Ok(1_700_000_000));
     // A forged line for w2 (signature made by w3) is rejected by add and ignored by the list.
     let forged = NoteSignature::new(
         "wuhan",
@@ -208,30 +136,15 @@ fn sign_open_cosign() {
         cosign(&c, "wuhan", &w3, 5).unwrap().sig().to_vec(),
     )
     .unwrap();
-    assert!(signed
-        .add_cosignature(forged.clone(), "wuhan", &w2.public())
-        .is_err());
+    assert!(signed.add_cosignature(forged.clone(), "wuhan", &w2.public()).is_err());
     let mut note = signed.note().clone();
     note.push_signature(forged).unwrap();
     let reopened = SignedCheckpoint::open(&note.to_text(), "xinyang", &node.public()).unwrap();
-    let witnesses = [
-        ("hefei", w1.public()),
-        ("wuhan", w2.public()),
-        ("nanjing", w3.public()),
-    ];
-    assert_eq!(
-        reopened.cosignatures(&witnesses),
-        vec![("hefei".to_owned(), 1_700_000_000)]
-    );
+    let witnesses = [("hefei", w1.public()), ("wuhan", w2.public()), ("nanjing", w3.public())];
+    assert_eq!(reopened.cosignatures(&witnesses), vec![("hefei".to_owned(), 1_700_000_000)]);
     // The node signature still verifies with cosignatures present (unknown keys ignored).
-    assert_eq!(
-        open_checkpoint(&note.to_text(), "xinyang", &node.public()).unwrap(),
-        c
-    );
-    assert_eq!(
-        cosign(&c, "hefei", &w1, 1 << 63),
-        Err(NoteError::TimestampOutOfRange(1 << 63))
-    );
+    assert_eq!(open_checkpoint(&note.to_text(), "xinyang", &node.public()).unwrap(), c);
+    assert_eq!(cosign(&c, "hefei", &w1, 1 << 63), Err(NoteError::TimestampOutOfRange(1 << 63)));
 }
 
 #[test]
@@ -245,17 +158,17 @@ fn note_parse_rules() {
     verify_note(&Note::parse(&multi.to_text()).unwrap(), "k", &sk.public()).unwrap();
     let line = good.split_once("\n\n").unwrap().1.to_owned();
     let bad = [
-        good.trim_end_matches('\n').to_owned(), // missing final newline
-        good.replace('—', "--"),                // not an em dash
-        good.replace("— k ", "— k  "),          // double space
-        good.replace("— k ", "— k+x "),         // '+' in name
-        good.replace("— k ", "—  "),            // empty name
-        "hello\n\n".to_owned(),                 // no signatures
-        "hello\n".to_owned() + &line,           // no blank line
-        good.replace("hello", "hel\u{7}lo"),    // control character
-        format!("hello\n\n— k {}\n", B64.encode([1, 2, 3, 4])), // id only
+        good.trim_end_matches('\n').to_owned(),                  // missing final newline
+        good.replace('—', "--"),                                 // not an em dash
+        good.replace("— k ", "— k  "),                           // double space
+        good.replace("— k ", "— k+x "),                          // '+' in name
+        good.replace("— k ", "—  "),                             // empty name
+        "hello\n\n".to_owned(),                                  // no signatures
+        "hello\n".to_owned() + &line,                            // no blank line
+        good.replace("hello", "hel\u{7}lo"),                     // control character
+        format!("hello\n\n— k {}\n", B64.encode([1, 2, 3, 4])),  // id only
         format!("hello\n\n{}", line.repeat(MAX_SIGNATURES + 1)), // too many
-        "x".repeat(MAX_NOTE_LEN) + &good,       // too large
+        "x".repeat(MAX_NOTE_LEN) + &good,                        // too large
     ];
     for b in &bad {
         assert!(Note::parse(b).is_err(), "{b:?}");
@@ -272,23 +185,14 @@ fn verify_note_key_matching() {
     let (a, b) = (key(1), key(2));
     let mut n = sign_note("t\n", "a", &a).unwrap();
     // Same name, other key id: ignored. Other name, same id: ignored.
-    n.push_signature(NoteSignature::new("a", [0, 0, 0, 0], vec![1; 64]).unwrap())
-        .unwrap();
+    n.push_signature(NoteSignature::new("a", [0, 0, 0, 0], vec![1; 64]).unwrap()).unwrap();
     let id = key_id("a", SigType::Ed25519, &a.public());
-    n.push_signature(NoteSignature::new("z", id, vec![1; 64]).unwrap())
-        .unwrap();
+    n.push_signature(NoteSignature::new("z", id, vec![1; 64]).unwrap()).unwrap();
     verify_note(&n, "a", &a.public()).unwrap();
-    assert_eq!(
-        verify_note(&n, "b", &b.public()),
-        Err(NoteError::NoSignature { name: "b".into() })
-    );
+    assert_eq!(verify_note(&n, "b", &b.public()), Err(NoteError::NoSignature { name: "b".into() }));
     // Same name and id, bad signature: the whole note is rejected.
-    n.push_signature(NoteSignature::new("a", id, vec![1; 64]).unwrap())
-        .unwrap();
-    assert_eq!(
-        verify_note(&n, "a", &a.public()),
-        Err(NoteError::BadSignature { name: "a".into() })
-    );
+    n.push_signature(NoteSignature::new("a", id, vec![1; 64]).unwrap()).unwrap();
+    assert_eq!(verify_note(&n, "a", &a.public()), Err(NoteError::BadSignature { name: "a".into() }));
 }
 
 proptest! {

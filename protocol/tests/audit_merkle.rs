@@ -1,15 +1,12 @@
 //! Property tests for the RFC 9162 Merkle tree: every proof verifies, every flipped bit fails.
 
 use credfed_protocol::merkle::{
-    consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency, verify_inclusion,
-    Frontier, Hash,
+    consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency, verify_inclusion, Frontier, Hash,
 };
 use proptest::prelude::*;
 
 fn leaves(n: u64, salt: u8) -> Vec<Hash> {
-    (0..n)
-        .map(|i| leaf_hash(&[salt, i as u8, (i >> 8) as u8]))
-        .collect()
+    (0..n).map(|i| leaf_hash(&[salt, i as u8, (i >> 8) as u8])).collect()
 }
 
 fn flip(h: &Hash, bit: usize) -> Hash {
@@ -46,22 +43,8 @@ fn every_consistency_proof_up_to_64_verifies() {
             verify_consistency(old, new, &roots[old as usize], &roots[new as usize], &p).unwrap();
             if old > 0 && old < new {
                 // Roots swapped or from another size never verify.
-                assert!(verify_consistency(
-                    old,
-                    new,
-                    &roots[new as usize],
-                    &roots[old as usize],
-                    &p
-                )
-                .is_err());
-                assert!(verify_consistency(
-                    old - 1,
-                    new,
-                    &roots[old as usize - 1],
-                    &roots[new as usize],
-                    &p
-                )
-                .is_err());
+                assert!(verify_consistency(old, new, &roots[new as usize], &roots[old as usize], &p).is_err());
+                assert!(verify_consistency(old - 1, new, &roots[old as usize - 1], &roots[new as usize], &p).is_err());
             }
         }
     }

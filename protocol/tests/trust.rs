@@ -41,11 +41,28 @@ fn fed() -> Fed {
         let all: Vec<Scope> = RecordKind::ALL
             .iter()
             .map(|k| Scope::Record(*k))
-            .chain([ObjectType::Repair, ObjectType::Withdrawal, ObjectType::Correction, ObjectType::Objection, ObjectType::ObjectionResolution, ObjectType::BenefitScheme, ObjectType::MeasureApplied].map(Scope::Object))
+            .chain(
+                [
+                    ObjectType::Repair,
+                    ObjectType::Withdrawal,
+                    ObjectType::Correction,
+                    ObjectType::Objection,
+                    ObjectType::ObjectionResolution,
+                    ObjectType::BenefitScheme,
+                    ObjectType::MeasureApplied,
+                ]
+                .map(Scope::Object),
+            )
             .collect();
         trust.apply(&delegation(r, &format!("{r}-amr"), Role::Authority, all, 1));
         trust.apply(&delegation(r, &format!("{r}-node"), Role::Node, vec![], 2));
-        trust.apply(&delegation(r, &format!("{r}-license-only"), Role::Authority, vec![Scope::Record(RecordKind::AdministrativeLicense)], 3));
+        trust.apply(&delegation(
+            r,
+            &format!("{r}-license-only"),
+            Role::Authority,
+            vec![Scope::Record(RecordKind::AdministrativeLicense)],
+            3,
+        ));
     }
     Fed { trust, policy: LocalPolicy::default() }
 }
@@ -94,7 +111,10 @@ fn valid_record_accepted_and_every_denial_has_its_code() {
     // A node key used as an authority key.
     assert_eq!(code(authorize(&signed(record_body("xinyang"), "xinyang-node"), &ctx(&f, None))), "wrong_role");
     // Scope violation.
-    assert_eq!(code(authorize(&signed(record_body("xinyang"), "xinyang-license-only"), &ctx(&f, None))), "out_of_scope");
+    assert_eq!(
+        code(authorize(&signed(record_body("xinyang"), "xinyang-license-only"), &ctx(&f, None))),
+        "out_of_scope"
+    );
     // Unpinned region.
     assert_eq!(code(authorize(&signed(record_body("luan"), "xinyang-amr"), &ctx(&f, None))), "unpinned_region");
     // Repair by the origin: accepted; by another region: not_origin; unknown target: pending.
@@ -103,7 +123,10 @@ fn valid_record_accepted_and_every_denial_has_its_code() {
     assert!(matches!(authorize(&signed(repair_body("xinyang"), "xinyang-amr"), &ctx(&f, None)), Decision::Pending(_)));
     // Repair targeting a repair.
     let not_record = TargetInfo { region: region("xinyang"), object_type: ObjectType::Repair };
-    assert_eq!(code(authorize(&signed(repair_body("xinyang"), "xinyang-amr"), &ctx(&f, Some(&not_record)))), "bad_target");
+    assert_eq!(
+        code(authorize(&signed(repair_body("xinyang"), "xinyang-amr"), &ctx(&f, Some(&not_record)))),
+        "bad_target"
+    );
     // Delegation signed by a non-root.
     let d = Body::Delegation(DelegationBody {
         region: region("xinyang"),

@@ -5,13 +5,10 @@
 #[path = "support/audit_vectors.rs"]
 mod audit_vectors;
 
-use credfed_protocol::checkpoint::{
-    open_checkpoint, parse_vkey, verify_cosignature, Note, SigType, SignedCheckpoint,
-};
+use credfed_protocol::checkpoint::{open_checkpoint, parse_vkey, verify_cosignature, Note, SigType, SignedCheckpoint};
 use credfed_protocol::keys::PublicKey;
 use credfed_protocol::merkle::{
-    consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency, verify_inclusion,
-    Frontier, Hash,
+    consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency, verify_inclusion, Frontier, Hash,
 };
 use serde_json::Value;
 
@@ -59,24 +56,14 @@ fn check_tree(t: &Value) -> (usize, usize, usize) {
     let inclusion = t["inclusion"].as_array().expect("inclusion");
     for c in inclusion {
         let (index, size, proof) = (num(&c["index"]), num(&c["size"]), hashes(&c["proof"]));
-        assert_eq!(
-            inclusion_proof(&leaves[..size as usize], index).unwrap(),
-            proof
-        );
+        assert_eq!(inclusion_proof(&leaves[..size as usize], index).unwrap(), proof);
         verify_inclusion(&leaves[index as usize], index, size, &proof, &root_of(size))
             .unwrap_or_else(|e| panic!("inclusion {index}/{size}: {e}"));
     }
     let consistency = t["consistency"].as_array().expect("consistency");
     for c in consistency {
-        let (old, new, proof) = (
-            num(&c["old_size"]),
-            num(&c["new_size"]),
-            hashes(&c["proof"]),
-        );
-        assert_eq!(
-            consistency_proof(&leaves[..new as usize], old).unwrap(),
-            proof
-        );
+        let (old, new, proof) = (num(&c["old_size"]), num(&c["new_size"]), hashes(&c["proof"]));
+        assert_eq!(consistency_proof(&leaves[..new as usize], old).unwrap(), proof);
         verify_consistency(old, new, &root_of(old), &root_of(new), &proof)
             .unwrap_or_else(|e| panic!("consistency {old}->{new}: {e}"));
     }
@@ -92,10 +79,7 @@ fn merkle_vectors() {
     assert_eq!(c, 21 * 22 / 2);
     let ct = &v["ct_reference"];
     check_tree(ct);
-    assert_eq!(
-        ct["roots"][8]["root"],
-        "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
-    );
+    assert_eq!(ct["roots"][8]["root"], "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328");
 }
 
 #[test]
@@ -107,17 +91,9 @@ fn checkpoint_vectors() {
         let d = c["description"].as_str().expect("description");
         let note = c["note"].as_str().expect("note");
         let name = c["key_name"].as_str().expect("key_name");
-        let pk: PublicKey = c["public_key_hex"]
-            .as_str()
-            .expect("hex")
-            .parse()
-            .expect("key");
+        let pk: PublicKey = c["public_key_hex"].as_str().expect("hex").parse().expect("key");
         let vk = parse_vkey(c["vkey"].as_str().expect("vkey")).expect("vkey parses");
-        assert_eq!(
-            (vk.name.as_str(), vk.sig_type, vk.key),
-            (name, SigType::Ed25519, pk),
-            "{d}"
-        );
+        assert_eq!((vk.name.as_str(), vk.sig_type, vk.key), (name, SigType::Ed25519, pk), "{d}");
         let got = open_checkpoint(note, name, &pk);
         if c["valid"].as_bool().expect("valid") {
             valid += 1;
@@ -130,15 +106,8 @@ fn checkpoint_vectors() {
                 assert_eq!((wvk.sig_type, wvk.key), (SigType::CosignatureV1, wpk));
                 let signed = SignedCheckpoint::open(note, name, &pk).unwrap();
                 let ts = num(&w["timestamp"]);
-                assert_eq!(
-                    signed.cosignatures(&[(wname, wpk)]),
-                    vec![(wname.to_owned(), ts)]
-                );
-                let line = signed
-                    .note()
-                    .signatures()
-                    .iter()
-                    .find(|s| s.name() == wname);
+                assert_eq!(signed.cosignatures(&[(wname, wpk)]), vec![(wname.to_owned(), ts)]);
+                let line = signed.note().signatures().iter().find(|s| s.name() == wname);
                 assert_eq!(verify_cosignature(&cp, line.unwrap(), wname, &wpk), Ok(ts));
             }
         } else {
@@ -146,18 +115,14 @@ fn checkpoint_vectors() {
             assert!(got.is_err(), "{d}: accepted");
         }
     }
-    assert!(
-        valid >= 6 && invalid >= 8,
-        "{valid} valid, {invalid} invalid"
-    );
+    assert!(valid >= 6 && invalid >= 8, "{valid} valid, {invalid} invalid");
 }
 
 #[test]
 fn vector_files_match_generator() {
-    for (file, want) in [
-        ("merkle.json", audit_vectors::merkle_vectors()),
-        ("checkpoints.json", audit_vectors::checkpoint_vectors()),
-    ] {
+    for (file, want) in
+        [("merkle.json", audit_vectors::merkle_vectors()), ("checkpoints.json", audit_vectors::checkpoint_vectors())]
+    {
         assert!(
             load(file) == want,
             "{file} differs from the generator: run `cargo run -p credfed-protocol --example gen_audit_vectors`"

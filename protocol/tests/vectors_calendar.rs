@@ -28,26 +28,12 @@ fn vectors_match_builtin_calendar() {
     assert!(vectors.len() >= 15, "only {} vectors", vectors.len());
     for v in &vectors {
         let got = cal.add_working_days(v.start, v.working_days);
-        assert_eq!(
-            got.day, v.expected,
-            "{} + {} WD: {}",
-            v.start, v.working_days, v.description
-        );
-        assert_eq!(
-            got.provisional, v.provisional,
-            "{} + {} WD: {}",
-            v.start, v.working_days, v.description
-        );
+        assert_eq!(got.day, v.expected, "{} + {} WD: {}", v.start, v.working_days, v.description);
+        assert_eq!(got.provisional, v.provisional, "{} + {} WD: {}", v.start, v.working_days, v.description);
         let back = cal.working_days_between(v.start, v.expected);
-        assert_eq!(
-            back.count, v.working_days,
-            "between {} and {}",
-            v.start, v.expected
-        );
+        assert_eq!(back.count, v.working_days, "between {} and {}", v.start, v.expected);
     }
-    assert!(vectors
-        .iter()
-        .any(|v| v.provisional && v.expected.year() == 2027));
+    assert!(vectors.iter().any(|v| v.provisional && v.expected.year() == 2027));
 }
 
 /// DOMAIN R10.4, exactly as stated there.

@@ -34,25 +34,12 @@ fn vector_file_has_enough_cases() {
     let inputs: BTreeSet<&str> = v.iter().map(|c| c.code.as_str()).collect();
     assert_eq!(inputs.len(), v.len(), "duplicate inputs");
     // The categories the vectors promise to cover.
-    assert!(v.iter().any(|c| !c.valid
-        && c.error
-            .as_deref()
-            .is_some_and(|e| e.contains("18 characters"))));
-    assert!(v.iter().any(|c| !c.valid
-        && c.error
-            .as_deref()
-            .is_some_and(|e| e.contains("I, O, S, V, Z"))));
-    assert!(v.iter().any(|c| !c.valid
-        && c.error
-            .as_deref()
-            .is_some_and(|e| e.contains("positions 3-8"))));
-    assert!(v
-        .iter()
-        .any(|c| !c.valid && c.error.as_deref().is_some_and(|e| e.contains("expected"))));
+    assert!(v.iter().any(|c| !c.valid && c.error.as_deref().is_some_and(|e| e.contains("18 characters"))));
+    assert!(v.iter().any(|c| !c.valid && c.error.as_deref().is_some_and(|e| e.contains("I, O, S, V, Z"))));
+    assert!(v.iter().any(|c| !c.valid && c.error.as_deref().is_some_and(|e| e.contains("positions 3-8"))));
+    assert!(v.iter().any(|c| !c.valid && c.error.as_deref().is_some_and(|e| e.contains("expected"))));
     assert!(v.iter().any(|c| c.valid && c.code != c.code.to_uppercase()));
-    assert!(v
-        .iter()
-        .any(|c| c.warnings.iter().any(|w| w == "uscc_org_check_mismatch")));
+    assert!(v.iter().any(|c| c.warnings.iter().any(|w| w == "uscc_org_check_mismatch")));
 }
 
 #[test]
@@ -72,17 +59,10 @@ fn every_vector_matches_the_library() {
             }
             Err(e) => {
                 assert!(!case.valid, "{what}: library rejects a valid vector: {e}");
-                assert_eq!(
-                    case.error.as_deref(),
-                    Some(e.to_string().as_str()),
-                    "{what}"
-                );
+                assert_eq!(case.error.as_deref(), Some(e.to_string().as_str()), "{what}");
                 assert_eq!(e.code(), "invalid_uscc");
                 if let Some(expected) = &case.expected_check_char {
-                    assert!(
-                        e.to_string().contains(&format!("expected '{expected}'")),
-                        "{what}"
-                    );
+                    assert!(e.to_string().contains(&format!("expected '{expected}'")), "{what}");
                 }
                 assert!(case.warnings.is_empty(), "{what}");
             }

@@ -7,10 +7,7 @@ fn d(s: &str) -> Day {
 #[test]
 fn builtin_parses() {
     let cal = Calendar::from_json(BUILTIN_JSON).unwrap();
-    assert_eq!(
-        cal.years().map(|y| y.year).collect::<Vec<_>>(),
-        [2024, 2025, 2026]
-    );
+    assert_eq!(cal.years().map(|y| y.year).collect::<Vec<_>>(), [2024, 2025, 2026]);
     assert!(cal.years().all(|y| y.published));
     assert_eq!(cal, Calendar::builtin());
 }
@@ -29,14 +26,7 @@ fn r10_4_vectors() {
         ("2024-12-31", 10, "2025-01-15"),
     ] {
         let got = cal.add_working_days(d(start), n);
-        assert_eq!(
-            got,
-            Deadline {
-                day: d(expected),
-                provisional: false
-            },
-            "{start} + {n}"
-        );
+        assert_eq!(got, Deadline { day: d(expected), provisional: false }, "{start} + {n}");
         assert_eq!(cal.working_days_between(d(start), d(expected)).count, n);
     }
 }
@@ -77,50 +67,22 @@ fn r10_6_make_up_days_are_working() {
 fn unpublished_years_are_provisional_mon_fri() {
     let cal = Calendar::builtin();
     // 2026-12-31 (Thu) is counted, then 2027-01-01 (Fri, provisional) and 2027-01-04 (Mon).
-    assert_eq!(
-        cal.add_working_days(d("2026-12-30"), 3),
-        Deadline {
-            day: d("2027-01-04"),
-            provisional: true
-        }
-    );
+    assert_eq!(cal.add_working_days(d("2026-12-30"), 3), Deadline { day: d("2027-01-04"), provisional: true });
     assert!(!cal.add_working_days(d("2026-12-28"), 2).provisional);
     assert!(cal.add_working_days(d("2023-12-28"), 1).provisional);
-    assert_eq!(
-        cal.add_working_days(d("2027-03-05"), 5).day,
-        d("2027-03-12")
-    );
-    assert_eq!(
-        cal.add_working_days(d("2027-03-06"), 5).day,
-        d("2027-03-12")
-    );
-    assert_eq!(
-        cal.add_working_days(d("2024-10-05"), 0),
-        Deadline {
-            day: d("2024-10-05"),
-            provisional: false
-        }
-    );
+    assert_eq!(cal.add_working_days(d("2027-03-05"), 5).day, d("2027-03-12"));
+    assert_eq!(cal.add_working_days(d("2027-03-06"), 5).day, d("2027-03-12"));
+    assert_eq!(cal.add_working_days(d("2024-10-05"), 0), Deadline { day: d("2024-10-05"), provisional: false });
 }
 
 #[test]
 fn huge_counts_saturate_without_panicking() {
     let cal = Calendar::builtin();
     let got = cal.add_working_days(d("2026-01-01"), u32::MAX);
-    assert_eq!(
-        got,
-        Deadline {
-            day: d("9999-12-31"),
-            provisional: true
-        }
-    );
+    assert_eq!(got, Deadline { day: d("9999-12-31"), provisional: true });
     let got = cal.add_working_days(d("9999-12-30"), 5);
     assert_eq!(got.day, d("9999-12-31"));
-    assert!(
-        cal.working_days_between(d("0000-01-01"), d("9999-12-31"))
-            .count
-            > 2_000_000
-    );
+    assert!(cal.working_days_between(d("0000-01-01"), d("9999-12-31")).count > 2_000_000);
 }
 
 #[test]
@@ -129,11 +91,7 @@ fn add_and_between_agree_on_mon_fri_stretch() {
     for start in ["2026-11-02", "2026-11-07", "2027-05-01", "2023-06-10"] {
         for n in 0..40 {
             let end = cal.add_working_days(d(start), n);
-            assert_eq!(
-                cal.working_days_between(d(start), end.day).count,
-                n,
-                "{start} {n}"
-            );
+            assert_eq!(cal.working_days_between(d(start), end.day).count, n, "{start} {n}");
         }
     }
 }
@@ -172,68 +130,24 @@ fn errors_name_the_problem() {
             r#"{{"years":[{{"year":2027,"published":true,"days_off":[{off}],"working_weekends":[{work}]}}]}}"#
         ))
     };
-    assert_eq!(
-        own(r#""2027-02-30""#, ""),
-        Err(CalendarError::BadDate {
-            year: 2027,
-            input: "2027-02-30".into()
-        })
-    );
-    assert_eq!(
-        own(r#""2028-01-01""#, ""),
-        Err(CalendarError::YearMismatch {
-            year: 2027,
-            date: d("2028-01-01")
-        })
-    );
-    assert_eq!(
-        own(r#""2026-11-30""#, ""),
-        Err(CalendarError::YearMismatch {
-            year: 2027,
-            date: d("2026-11-30")
-        })
-    );
+    assert_eq!(own(r#""2027-02-30""#, ""), Err(CalendarError::BadDate { year: 2027, input: "2027-02-30".into() }));
+    assert_eq!(own(r#""2028-01-01""#, ""), Err(CalendarError::YearMismatch { year: 2027, date: d("2028-01-01") }));
+    assert_eq!(own(r#""2026-11-30""#, ""), Err(CalendarError::YearMismatch { year: 2027, date: d("2026-11-30") }));
     assert_eq!(
         own(r#""2027-02-06""#, r#""2027-02-06""#),
-        Err(CalendarError::Conflict {
-            year: 2027,
-            date: d("2027-02-06")
-        })
+        Err(CalendarError::Conflict { year: 2027, date: d("2027-02-06") })
     );
-    assert_eq!(
-        own("", r#""2027-02-08""#),
-        Err(CalendarError::NotAWeekend {
-            year: 2027,
-            date: d("2027-02-08")
-        })
-    );
+    assert_eq!(own("", r#""2027-02-08""#), Err(CalendarError::NotAWeekend { year: 2027, date: d("2027-02-08") }));
     assert!(own(r#""2026-12-31""#, "").is_ok());
     let dup = r#"{"years":[{"year":2027,"published":false},{"year":2027,"published":true}]}"#;
-    assert_eq!(
-        Calendar::from_json(dup),
-        Err(CalendarError::DuplicateYear { year: 2027 })
-    );
+    assert_eq!(Calendar::from_json(dup), Err(CalendarError::DuplicateYear { year: 2027 }));
     let far = r#"{"years":[{"year":99999999999,"published":false}]}"#;
-    assert_eq!(
-        Calendar::from_json(far),
-        Err(CalendarError::YearOutOfRange {
-            year: 99_999_999_999
-        })
-    );
+    assert_eq!(Calendar::from_json(far), Err(CalendarError::YearOutOfRange { year: 99_999_999_999 }));
     assert_eq!(Calendar::from_json("[]"), Err(CalendarError::UnknownFormat));
-    assert!(matches!(
-        Calendar::from_json("{"),
-        Err(CalendarError::Malformed(_))
-    ));
-    assert!(matches!(
-        Calendar::from_json(r#"{"years":[{"year":2027}]}"#),
-        Err(CalendarError::Malformed(_))
-    ));
+    assert!(matches!(Calendar::from_json("{"), Err(CalendarError::Malformed(_))));
+    assert!(matches!(Calendar::from_json(r#"{"years":[{"year":2027}]}"#), Err(CalendarError::Malformed(_))));
     let big = " ".repeat(MAX_CALENDAR_JSON_LEN + 1);
-    assert!(matches!(
-        Calendar::from_json(&big),
-        Err(CalendarError::TooLarge { .. })
-    ));
+    assert!(matches!(Calendar::from_json(&big), Err(CalendarError::TooLarge { .. })));
 }
 
 mod props {

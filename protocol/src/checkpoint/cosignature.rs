@@ -35,12 +35,7 @@ pub fn cosign(
     cosign_body(&checkpoint.to_body(), name, key, timestamp)
 }
 
-pub(super) fn cosign_body(
-    body: &str,
-    name: &str,
-    key: &SecretKey,
-    timestamp: u64,
-) -> Result<NoteSignature, NoteError> {
+pub(super) fn cosign_body(body: &str, name: &str, key: &SecretKey, timestamp: u64) -> Result<NoteSignature, NoteError> {
     if timestamp > MAX_COSIGNATURE_TIMESTAMP {
         return Err(NoteError::TimestampOutOfRange(timestamp));
     }
@@ -48,11 +43,7 @@ pub(super) fn cosign_body(
     let mut payload = Vec::with_capacity(8 + ED25519_SIG_LEN);
     payload.extend_from_slice(&timestamp.to_be_bytes());
     payload.extend_from_slice(sig.as_bytes());
-    NoteSignature::new(
-        name,
-        key_id(name, SigType::CosignatureV1, &key.public()),
-        payload,
-    )
+    NoteSignature::new(name, key_id(name, SigType::CosignatureV1, &key.public()), payload)
 }
 
 /// Verifies the cosignature line `sig` over `checkpoint` from the witness `(name, key)` and
@@ -79,13 +70,9 @@ pub(super) fn verify_cosignature_body(
     key: &PublicKey,
 ) -> Result<u64, NoteError> {
     if !sig.is_from(name, key_id(name, SigType::CosignatureV1, key)) {
-        return Err(NoteError::NoSignature {
-            name: name.to_owned(),
-        });
+        return Err(NoteError::NoSignature { name: name.to_owned() });
     }
-    let bad = || NoteError::BadSignature {
-        name: name.to_owned(),
-    };
+    let bad = || NoteError::BadSignature { name: name.to_owned() };
     let raw = sig.sig();
     if raw.len() != 8 + ED25519_SIG_LEN {
         return Err(bad());

@@ -97,11 +97,7 @@ impl SigType {
 /// # Errors
 /// [`NoteError::InvalidKeyName`].
 pub fn check_key_name(name: &str) -> Result<(), NoteError> {
-    if name.is_empty()
-        || name
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '+')
-    {
+    if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control() || c == '+') {
         return Err(NoteError::InvalidKeyName(name.to_owned()));
     }
     Ok(())
@@ -147,11 +143,7 @@ impl NoteSignature {
         if sig.is_empty() {
             return Err(NoteError::Malformed("empty signature"));
         }
-        Ok(NoteSignature {
-            name: name.to_owned(),
-            key_id,
-            sig,
-        })
+        Ok(NoteSignature { name: name.to_owned(), key_id, sig })
     }
 
     /// The key name.
@@ -183,39 +175,23 @@ impl NoteSignature {
     }
 
     fn parse_line(line: &str) -> Result<NoteSignature, NoteError> {
-        let rest = line.strip_prefix(SIG_PREFIX).ok_or(NoteError::Malformed(
-            "signature line must start with an em dash and a space",
-        ))?;
-        let (name, b64) = rest
-            .split_once(' ')
-            .ok_or(NoteError::Malformed("signature line has no signature"))?;
+        let rest = line
+            .strip_prefix(SIG_PREFIX)
+            .ok_or(NoteError::Malformed("signature line must start with an em dash and a space"))?;
+        let (name, b64) = rest.split_once(' ').ok_or(NoteError::Malformed("signature line has no signature"))?;
         check_key_name(name)?;
-        let raw = B64
-            .decode(b64)
-            .map_err(|_| NoteError::Malformed("signature is not base64"))?;
+        let raw = B64.decode(b64).map_err(|_| NoteError::Malformed("signature is not base64"))?;
         if raw.len() < 5 {
-            return Err(NoteError::Malformed(
-                "signature shorter than key id plus one byte",
-            ));
+            return Err(NoteError::Malformed("signature shorter than key id plus one byte"));
         }
         let key_id = [raw[0], raw[1], raw[2], raw[3]];
-        Ok(NoteSignature {
-            name: name.to_owned(),
-            key_id,
-            sig: raw[4..].to_vec(),
-        })
+        Ok(NoteSignature { name: name.to_owned(), key_id, sig: raw[4..].to_vec() })
     }
 }
 
 impl fmt::Debug for NoteSignature {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "NoteSignature({} {}, {} bytes)",
-            self.name,
-            hex::encode(self.key_id),
-            self.sig.len()
-        )
+        write!(f, "NoteSignature({} {}, {} bytes)", self.name, hex::encode(self.key_id), self.sig.len())
     }
 }
 
@@ -248,11 +224,7 @@ impl Note {
         }
         let len = self.to_text().len();
         if len > MAX_NOTE_LEN {
-            return Err(NoteError::TooLarge {
-                what: "note",
-                len,
-                max: MAX_NOTE_LEN,
-            });
+            return Err(NoteError::TooLarge { what: "note", len, max: MAX_NOTE_LEN });
         }
         Ok(())
     }
@@ -266,22 +238,14 @@ impl Note {
     /// [`NoteError::InvalidKeyName`].
     pub fn parse(note: &str) -> Result<Note, NoteError> {
         if note.len() > MAX_NOTE_LEN {
-            return Err(NoteError::TooLarge {
-                what: "note",
-                len: note.len(),
-                max: MAX_NOTE_LEN,
-            });
+            return Err(NoteError::TooLarge { what: "note", len: note.len(), max: MAX_NOTE_LEN });
         }
         if note.chars().any(|c| c < ' ' && c != '\n') {
             return Err(NoteError::Malformed("control character"));
         }
-        let split = note
-            .rfind("\n\n")
-            .ok_or(NoteError::Malformed("no blank line before signatures"))?;
+        let split = note.rfind("\n\n").ok_or(NoteError::Malformed("no blank line before signatures"))?;
         let (text, sigs) = (&note[..=split], &note[split + 2..]);
-        let body = sigs
-            .strip_suffix('\n')
-            .ok_or(NoteError::Malformed("missing final newline"))?;
+        let body = sigs.strip_suffix('\n').ok_or(NoteError::Malformed("missing final newline"))?;
         if body.is_empty() {
             return Err(NoteError::Malformed("no signatures"));
         }
@@ -292,10 +256,7 @@ impl Note {
             }
             signatures.push(NoteSignature::parse_line(line)?);
         }
-        Ok(Note {
-            text: text.to_owned(),
-            signatures,
-        })
+        Ok(Note { text: text.to_owned(), signatures })
     }
 
     /// The signed text, including its final newline.
@@ -372,21 +333,16 @@ pub fn verify_note(note: &Note, name: &str, key: &PublicKey) -> Result<(), NoteE
     let id = key_id(name, SigType::Ed25519, key);
     let mut found = false;
     for s in note.signatures.iter().filter(|s| s.is_from(name, id)) {
-        let ok =
-            Signature::from_bytes(&s.sig).is_ok_and(|sig| key.verify(note.text.as_bytes(), &sig));
+        let ok = Signature::from_bytes(&s.sig).is_ok_and(|sig| key.verify(note.text.as_bytes(), &sig));
         if !ok {
-            return Err(NoteError::BadSignature {
-                name: name.to_owned(),
-            });
+            return Err(NoteError::BadSignature { name: name.to_owned() });
         }
         found = true;
     }
     if found {
         Ok(())
     } else {
-        Err(NoteError::NoSignature {
-            name: name.to_owned(),
-        })
+        Err(NoteError::NoSignature { name: name.to_owned() })
     }
 }
 
@@ -425,12 +381,7 @@ impl FromStr for VerifierKey {
 /// [`NoteError::InvalidKeyName`].
 pub fn format_vkey(name: &str, sig_type: SigType, key: &PublicKey) -> Result<String, NoteError> {
     check_key_name(name)?;
-    Ok(VerifierKey {
-        name: name.to_owned(),
-        sig_type,
-        key: *key,
-    }
-    .to_string())
+    Ok(VerifierKey { name: name.to_owned(), sig_type, key: *key }.to_string())
 }
 
 /// Parses a vkey, checking the key id against the name and key.
@@ -439,41 +390,23 @@ pub fn format_vkey(name: &str, sig_type: SigType, key: &PublicKey) -> Result<Str
 /// [`NoteError::TooLarge`], [`NoteError::InvalidKeyName`], [`NoteError::InvalidVkey`].
 pub fn parse_vkey(s: &str) -> Result<VerifierKey, NoteError> {
     if s.len() > MAX_VKEY_LEN {
-        return Err(NoteError::TooLarge {
-            what: "vkey",
-            len: s.len(),
-            max: MAX_VKEY_LEN,
-        });
+        return Err(NoteError::TooLarge { what: "vkey", len: s.len(), max: MAX_VKEY_LEN });
     }
-    let (name, rest) = s
-        .split_once('+')
-        .ok_or(NoteError::InvalidVkey("missing '+'"))?;
+    let (name, rest) = s.split_once('+').ok_or(NoteError::InvalidVkey("missing '+'"))?;
     check_key_name(name)?;
-    let (id_hex, b64) = rest
-        .split_once('+')
-        .ok_or(NoteError::InvalidVkey("missing second '+'"))?;
+    let (id_hex, b64) = rest.split_once('+').ok_or(NoteError::InvalidVkey("missing second '+'"))?;
     let mut id = [0u8; 4];
     if id_hex.len() != 8 || hex::decode_to_slice(id_hex, &mut id).is_err() {
         return Err(NoteError::InvalidVkey("key id must be 8 hex digits"));
     }
-    let raw = B64
-        .decode(b64)
-        .map_err(|_| NoteError::InvalidVkey("key is not base64"))?;
-    let (&ty, pk) = raw
-        .split_first()
-        .ok_or(NoteError::InvalidVkey("empty key"))?;
-    let sig_type =
-        SigType::from_byte(ty).ok_or(NoteError::InvalidVkey("unsupported signature type"))?;
-    let key = PublicKey::from_bytes(pk)
-        .map_err(|_| NoteError::InvalidVkey("not an Ed25519 public key"))?;
+    let raw = B64.decode(b64).map_err(|_| NoteError::InvalidVkey("key is not base64"))?;
+    let (&ty, pk) = raw.split_first().ok_or(NoteError::InvalidVkey("empty key"))?;
+    let sig_type = SigType::from_byte(ty).ok_or(NoteError::InvalidVkey("unsupported signature type"))?;
+    let key = PublicKey::from_bytes(pk).map_err(|_| NoteError::InvalidVkey("not an Ed25519 public key"))?;
     if key_id(name, sig_type, &key) != id {
         return Err(NoteError::InvalidVkey("key id does not match name and key"));
     }
-    Ok(VerifierKey {
-        name: name.to_owned(),
-        sig_type,
-        key,
-    })
+    Ok(VerifierKey { name: name.to_owned(), sig_type, key })
 }
 
 /// Length of the Ed25519 signature inside a signature line.

@@ -10,19 +10,10 @@ fn h(s: &str) -> Hash {
 
 /// The RFC 6962 / CT reference leaves (transparency-dev/merkle `testonly`).
 fn ct_leaves() -> Vec<Hash> {
-    [
-        "",
-        "00",
-        "10",
-        "2021",
-        "3031",
-        "40414243",
-        "5051525354555657",
-        "606162636465666768696a6b6c6d6e6f",
-    ]
-    .iter()
-    .map(|x| leaf_hash(&hex::decode(x).unwrap()))
-    .collect()
+    ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]
+        .iter()
+        .map(|x| leaf_hash(&hex::decode(x).unwrap()))
+        .collect()
 }
 
 /// Roots of sizes 1..=8, from transparency-dev/merkle `proof/verify_test.go`.
@@ -93,11 +84,7 @@ fn ct_reference_inclusion_proofs() {
                 "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
             ],
         ),
-        (
-            2,
-            3,
-            &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"],
-        ),
+        (2, 3, &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
         (
             1,
             5,
@@ -172,10 +159,7 @@ fn ct_reference_consistency_proofs() {
 fn typed_errors() {
     let leaves = ct_leaves();
     let r8 = root(&leaves);
-    assert_eq!(
-        inclusion_proof(&leaves, 8),
-        Err(ProofError::IndexOutOfRange { index: 8, size: 8 })
-    );
+    assert_eq!(inclusion_proof(&leaves, 8), Err(ProofError::IndexOutOfRange { index: 8, size: 8 }));
     assert_eq!(
         verify_inclusion(&leaves[0], 0, 0, &[], &EMPTY_ROOT),
         Err(ProofError::IndexOutOfRange { index: 0, size: 0 })
@@ -183,53 +167,20 @@ fn typed_errors() {
     let p = inclusion_proof(&leaves, 3).unwrap();
     assert_eq!(
         verify_inclusion(&leaves[3], 3, 8, &p[..2], &r8),
-        Err(ProofError::WrongProofLength {
-            expected: 3,
-            got: 2
-        })
+        Err(ProofError::WrongProofLength { expected: 3, got: 2 })
     );
-    assert_eq!(
-        verify_inclusion(&leaves[4], 3, 8, &p, &r8),
-        Err(ProofError::RootMismatch)
-    );
-    assert_eq!(
-        consistency_proof(&leaves, 9),
-        Err(ProofError::OldSizeTooLarge {
-            old_size: 9,
-            new_size: 8
-        })
-    );
-    assert_eq!(
-        verify_consistency(3, 2, &r8, &r8, &[]),
-        Err(ProofError::OldSizeTooLarge {
-            old_size: 3,
-            new_size: 2
-        })
-    );
+    assert_eq!(verify_inclusion(&leaves[4], 3, 8, &p, &r8), Err(ProofError::RootMismatch));
+    assert_eq!(consistency_proof(&leaves, 9), Err(ProofError::OldSizeTooLarge { old_size: 9, new_size: 8 }));
+    assert_eq!(verify_consistency(3, 2, &r8, &r8, &[]), Err(ProofError::OldSizeTooLarge { old_size: 3, new_size: 2 }));
     // Trivial proofs still bind the roots.
     verify_consistency(0, 8, &EMPTY_ROOT, &r8, &[]).unwrap();
-    assert_eq!(
-        verify_consistency(0, 8, &r8, &r8, &[]),
-        Err(ProofError::RootMismatch)
-    );
+    assert_eq!(verify_consistency(0, 8, &r8, &r8, &[]), Err(ProofError::RootMismatch));
     verify_consistency(8, 8, &r8, &r8, &[]).unwrap();
-    assert_eq!(
-        verify_consistency(8, 8, &r8, &EMPTY_ROOT, &[]),
-        Err(ProofError::RootMismatch)
-    );
-    assert_eq!(
-        verify_consistency(8, 8, &r8, &r8, &[r8]),
-        Err(ProofError::WrongProofLength {
-            expected: 0,
-            got: 1
-        })
-    );
+    assert_eq!(verify_consistency(8, 8, &r8, &EMPTY_ROOT, &[]), Err(ProofError::RootMismatch));
+    assert_eq!(verify_consistency(8, 8, &r8, &r8, &[r8]), Err(ProofError::WrongProofLength { expected: 0, got: 1 }));
     assert_eq!(
         verify_consistency(1, 2, &leaves[0], &r8, &[]),
-        Err(ProofError::WrongProofLength {
-            expected: 1,
-            got: 0
-        })
+        Err(ProofError::WrongProofLength { expected: 1, got: 0 })
     );
 }
 
@@ -256,15 +207,9 @@ fn fallible_accessor_propagates_errors() {
     assert_eq!(try_inclusion_proof_by(8, 0, read), Err(E::Io));
     assert_eq!(
         try_consistency_proof_by(9, 8, read),
-        Err(E::Proof(ProofError::OldSizeTooLarge {
-            old_size: 9,
-            new_size: 8
-        }))
+        Err(E::Proof(ProofError::OldSizeTooLarge { old_size: 9, new_size: 8 }))
     );
-    assert_eq!(
-        try_inclusion_proof_by(6, 0, read).unwrap(),
-        inclusion_proof(&leaves[..6], 0).unwrap()
-    );
+    assert_eq!(try_inclusion_proof_by(6, 0, read).unwrap(), inclusion_proof(&leaves[..6], 0).unwrap());
 }
 
 #[test]

@@ -39,9 +39,7 @@ pub const PENALTY_TYPES: &[&str] = &[
 ];
 
 /// Verification tag of a DOMAIN rule.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Tag {
     /// `[V]`: read in a retrieved source.
     #[serde(rename = "V")]
@@ -503,9 +501,7 @@ pub(super) fn validate(rs: &super::RuleSet) -> Result<(), RulesError> {
     regimes.sort_by_key(|r| r.effective_from);
     for pair in regimes.windows(2) {
         if let [a, b] = pair {
-            if a.effective_until
-                .is_none_or(|until| until >= b.effective_from)
-            {
+            if a.effective_until.is_none_or(|until| until >= b.effective_from) {
                 return Err(overlap(&b.rule_id, &a.id, &b.id, b.effective_from));
             }
         }
@@ -536,10 +532,7 @@ pub(super) fn validate(rs: &super::RuleSet) -> Result<(), RulesError> {
             DeadlineMode::WorkingDays { n } => check_working_days(&p.rule_id, n)?,
             DeadlineMode::MonthlyByDay { day, .. } => {
                 if !(1..=31).contains(&day) {
-                    return Err(RulesError::DayOfMonthOutOfRange {
-                        rule_id: p.rule_id.clone(),
-                        day,
-                    });
+                    return Err(RulesError::DayOfMonthOutOfRange { rule_id: p.rule_id.clone(), day });
                 }
             }
         }
@@ -576,10 +569,7 @@ fn check_regime(r: &Regime) -> Result<(), RulesError> {
     }
     for s in Severity::ALL {
         let direct = seen.contains(s.as_str());
-        let via = r
-            .severity_fallback
-            .get(s.as_str())
-            .is_some_and(|t| seen.contains(t.as_str()));
+        let via = r.severity_fallback.get(s.as_str()).is_some_and(|t| seen.contains(t.as_str()));
         if !direct && !via {
             return Err(RulesError::SeverityNotCovered {
                 rule_id: r.rule_id.clone(),
@@ -595,26 +585,15 @@ fn check_override(o: &SectorOverride) -> Result<(), RulesError> {
     if o.kinds.is_empty() {
         return Err(RulesError::NoKinds { id: o.id.clone() });
     }
-    let first_rule = o
-        .tiers
-        .first()
-        .map_or(o.id.as_str(), |t| t.rule_id.as_str());
+    let first_rule = o.tiers.first().map_or(o.id.as_str(), |t| t.rule_id.as_str());
     check_range(first_rule, &o.id, o.effective_from, o.effective_until)?;
     if let Some(u) = &o.unpublished_if_only {
         check_id(&o.id, &u.rule_id)?;
         check_penalty_types(&u.rule_id, &u.penalty_types)?;
     }
-    let defaults = o
-        .tiers
-        .iter()
-        .filter(|t| t.penalty_types.is_empty())
-        .count();
+    let defaults = o.tiers.iter().filter(|t| t.penalty_types.is_empty()).count();
     if defaults != 1 {
-        return Err(RulesError::DefaultTier {
-            rule_id: first_rule.to_owned(),
-            id: o.id.clone(),
-            found: defaults,
-        });
+        return Err(RulesError::DefaultTier { rule_id: first_rule.to_owned(), id: o.id.clone(), found: defaults });
     }
     for t in &o.tiers {
         check_id(&o.id, &t.rule_id)?;
@@ -638,19 +617,9 @@ fn check_override_overlaps(overrides: &[SectorOverride]) -> Result<(), RulesErro
             if !same_scope {
                 continue;
             }
-            let (first, second) = if a.effective_from <= b.effective_from {
-                (a, b)
-            } else {
-                (b, a)
-            };
-            if first
-                .effective_until
-                .is_none_or(|until| until >= second.effective_from)
-            {
-                let rule = second
-                    .tiers
-                    .first()
-                    .map_or(second.id.as_str(), |t| t.rule_id.as_str());
+            let (first, second) = if a.effective_from <= b.effective_from { (a, b) } else { (b, a) };
+            if first.effective_until.is_none_or(|until| until >= second.effective_from) {
+                let rule = second.tiers.first().map_or(second.id.as_str(), |t| t.rule_id.as_str());
                 return Err(overlap(rule, &first.id, &second.id, second.effective_from));
             }
         }
@@ -660,18 +629,13 @@ fn check_override_overlaps(overrides: &[SectorOverride]) -> Result<(), RulesErro
 
 fn check_no_early_end(n: &NoEarlyEnd) -> Result<(), RulesError> {
     check_id("no_early_end", &n.rule_id)?;
-    n.severities
-        .iter()
-        .try_for_each(|s| check_severity(&n.rule_id, s))?;
+    n.severities.iter().try_for_each(|s| check_severity(&n.rule_id, s))?;
     check_penalty_types(&n.rule_id, &n.penalty_types)
 }
 
 fn check_id(context: &str, id: &str) -> Result<(), RulesError> {
     if id.is_empty() || id.len() > MAX_ID_LEN {
-        return Err(RulesError::BadId {
-            context: trunc(context),
-            id: trunc(id),
-        });
+        return Err(RulesError::BadId { context: trunc(context), id: trunc(id) });
     }
     Ok(())
 }
@@ -679,68 +643,44 @@ fn check_id(context: &str, id: &str) -> Result<(), RulesError> {
 fn check_severity(rule_id: &str, name: &str) -> Result<(), RulesError> {
     name.parse::<Severity>()
         .map(|_| ())
-        .map_err(|_| RulesError::UnknownSeverity {
-            rule_id: rule_id.to_owned(),
-            name: trunc(name),
-        })
+        .map_err(|_| RulesError::UnknownSeverity { rule_id: rule_id.to_owned(), name: trunc(name) })
 }
 
 fn check_penalty_types(rule_id: &str, names: &[String]) -> Result<(), RulesError> {
     match names.iter().find(|n| !PENALTY_TYPES.contains(&n.as_str())) {
-        Some(n) => Err(RulesError::UnknownPenaltyType {
-            rule_id: rule_id.to_owned(),
-            name: trunc(n),
-        }),
+        Some(n) => Err(RulesError::UnknownPenaltyType { rule_id: rule_id.to_owned(), name: trunc(n) }),
         None => Ok(()),
     }
 }
 
 fn check_period(rule_id: &str, min: u32, max: u32) -> Result<(), RulesError> {
     if max > MAX_PERIOD_MONTHS {
-        return Err(RulesError::PeriodTooLong {
-            rule_id: rule_id.to_owned(),
-            months: max,
-        });
+        return Err(RulesError::PeriodTooLong { rule_id: rule_id.to_owned(), months: max });
     }
     if min > max {
-        return Err(RulesError::MinExceedsMax {
-            rule_id: rule_id.to_owned(),
-            min_months: min,
-            max_months: max,
-        });
+        return Err(RulesError::MinExceedsMax { rule_id: rule_id.to_owned(), min_months: min, max_months: max });
     }
     Ok(())
 }
 
 fn check_range(rule_id: &str, id: &str, from: Day, until: Option<Day>) -> Result<(), RulesError> {
     match until {
-        Some(until) if until < from => Err(RulesError::EmptyRange {
-            rule_id: rule_id.to_owned(),
-            id: id.to_owned(),
-            from,
-            until,
-        }),
+        Some(until) if until < from => {
+            Err(RulesError::EmptyRange { rule_id: rule_id.to_owned(), id: id.to_owned(), from, until })
+        }
         _ => Ok(()),
     }
 }
 
 fn check_working_days(rule_id: &str, n: u32) -> Result<(), RulesError> {
     if n == 0 || n > MAX_RULE_WORKING_DAYS {
-        return Err(RulesError::WorkingDaysOutOfRange {
-            rule_id: rule_id.to_owned(),
-            n,
-        });
+        return Err(RulesError::WorkingDaysOutOfRange { rule_id: rule_id.to_owned(), n });
     }
     Ok(())
 }
 
 fn overlap(rule_id: &str, first: &str, second: &str, day: Day) -> RulesError {
-    RulesError::Overlap {
-        rule_id: rule_id.to_owned(),
-        first: first.to_owned(),
-        second: second.to_owned(),
-        day,
-    }
+    RulesError::Overlap { rule_id: rule_id.to_owned(), first: first.to_owned(), second: second.to_owned(), day }
 }
 
 fn trunc(s: &str) -> String {

@@ -47,23 +47,11 @@ fn r1_7_examples_pass_both_checks() {
 fn r1_7_negative_examples() {
     // DOMAIN R1.7: wrong check character.
     let e = parse("914403001922038217").unwrap_err();
-    assert_eq!(
-        e,
-        UsccError::CheckChar {
-            expected: '6',
-            got: '7'
-        }
-    );
+    assert_eq!(e, UsccError::CheckChar { expected: '6', got: '7' });
     assert_eq!(e.to_string(), "check character is '7', expected '6'");
     assert_eq!(e.code(), "invalid_uscc");
     // DOMAIN R1.7: whitelisted by hand elsewhere, but fails R1.3; we reject it.
-    assert_eq!(
-        parse("91350203M0001QAY9B").unwrap_err(),
-        UsccError::CheckChar {
-            expected: '9',
-            got: 'B'
-        }
-    );
+    assert_eq!(parse("91350203M0001QAY9B").unwrap_err(), UsccError::CheckChar { expected: '9', got: 'B' });
 }
 
 #[test]
@@ -80,41 +68,17 @@ fn normalisation_trims_and_uppercases_only() {
     let u = parse("  91310115591693856a\n").unwrap();
     assert_eq!(u.as_str(), "91310115591693856A");
     // O is never read as 0, I never as 1.
-    assert_eq!(
-        parse("91310110666OO7217T").unwrap_err(),
-        UsccError::InvalidChar {
-            position: 12,
-            ch: 'O'
-        }
-    );
-    assert_eq!(
-        parse("9131011066600721iT").unwrap_err(),
-        UsccError::InvalidChar {
-            position: 17,
-            ch: 'I'
-        }
-    );
+    assert_eq!(parse("91310110666OO7217T").unwrap_err(), UsccError::InvalidChar { position: 12, ch: 'O' });
+    assert_eq!(parse("9131011066600721iT").unwrap_err(), UsccError::InvalidChar { position: 17, ch: 'I' });
     // Full-width digits are not ASCII digits; length counts characters, not bytes.
-    assert_eq!(
-        parse("９1310110666007217T").unwrap_err(),
-        UsccError::InvalidChar {
-            position: 1,
-            ch: '９'
-        }
-    );
+    assert_eq!(parse("９1310110666007217T").unwrap_err(), UsccError::InvalidChar { position: 1, ch: '９' });
 }
 
 #[test]
 fn errors_carry_data_and_messages() {
     assert_eq!(parse("").unwrap_err(), UsccError::Length { got: 0 });
-    assert_eq!(
-        parse("91310110666007217").unwrap_err(),
-        UsccError::Length { got: 17 }
-    );
-    assert_eq!(
-        parse("9131A110666007217T").unwrap_err(),
-        UsccError::DivisionNotDigits { position: 5 }
-    );
+    assert_eq!(parse("91310110666007217").unwrap_err(), UsccError::Length { got: 17 });
+    assert_eq!(parse("9131A110666007217T").unwrap_err(), UsccError::DivisionNotDigits { position: 5 });
     let msg = parse("91310110666007217S").unwrap_err().to_string();
     assert!(msg.contains("I, O, S, V, Z"), "{msg}");
 }
@@ -138,42 +102,21 @@ fn accessors() {
 fn warnings_org_check_and_category() {
     // DOMAIN R1.4: valid USCC whose organisation code fails GB 11714 (synthetic).
     let u = parse("91310110666007218X").unwrap();
-    assert_eq!(
-        u.warnings(),
-        vec![UsccWarning::OrganisationCheck {
-            expected: '7',
-            got: '8'
-        }]
-    );
+    assert_eq!(u.warnings(), vec![UsccWarning::OrganisationCheck { expected: '7', got: '8' }]);
     assert_eq!(u.warnings()[0].code(), "uscc_org_check_mismatch");
     // DOMAIN R1.5: unknown authority and unknown pair (synthetic).
     let u = parse("B1411500MA0C123404").unwrap();
-    assert_eq!(
-        u.warnings(),
-        vec![UsccWarning::UnknownAuthority { authority: 'B' }]
-    );
+    assert_eq!(u.warnings(), vec![UsccWarning::UnknownAuthority { authority: 'B' }]);
     let u = parse("94411500MA0C12340W").unwrap();
-    assert_eq!(
-        u.warnings(),
-        vec![UsccWarning::UnknownInstitutionType {
-            authority: '9',
-            institution: '4'
-        }]
-    );
-    assert_eq!(
-        u.warnings()[0].to_string(),
-        "institution type '4' is not defined for registration authority '9'"
-    );
+    assert_eq!(u.warnings(), vec![UsccWarning::UnknownInstitutionType { authority: '9', institution: '4' }]);
+    assert_eq!(u.warnings()[0].to_string(), "institution type '4' is not defined for registration authority '9'");
 }
 
 #[test]
 fn category_table_is_complete() {
     // DOMAIN R1.5: 12 authorities, 36 pairs (4+2+6+2+4+3+3+2+3+2+4+1).
     assert_eq!(CATEGORIES.len(), 12);
-    assert_eq!(
-        CATEGORIES.iter().map(|(_, _, t)| t.len()).sum::<usize>(),
-        36
-    );
+    assert_eq!(CATEGORIES.iter().map(|(_, _, t)| t.len()).sum::<usize>(), 36);
     for (a, _, types) in CATEGORIES {
         assert!(value(*a).is_some());
         for (t, _) in *types {
@@ -211,11 +154,7 @@ fn alphabet() -> Vec<char> {
 fn first17() -> impl Strategy<Value = String> {
     let any = proptest::sample::select(alphabet());
     let digit = proptest::sample::select(('0'..='9').collect::<Vec<_>>());
-    (
-        proptest::collection::vec(any.clone(), 2),
-        proptest::collection::vec(digit, 6),
-        proptest::collection::vec(any, 9),
-    )
+    (proptest::collection::vec(any.clone(), 2), proptest::collection::vec(digit, 6), proptest::collection::vec(any, 9))
         .prop_map(|(a, b, c)| a.into_iter().chain(b).chain(c).collect())
 }
 

@@ -108,7 +108,11 @@ pub fn arb_content() -> impl Strategy<Value = RecordContent> {
                 decided_on,
                 classification,
                 published_on: flag.then_some(decided_on),
-                penalty_types: if kind == RecordKind::AdministrativePenalty && flag { vec!["fine".into()] } else { vec![] },
+                penalty_types: if kind == RecordKind::AdministrativePenalty && flag {
+                    vec!["fine".into()]
+                } else {
+                    vec![]
+                },
                 not_repairable: kind.is_dishonesty() && !flag,
                 valid_until: None,
                 grade: grade.then(|| "A".into()),
@@ -129,56 +133,71 @@ fn hdr() -> impl Strategy<Value = (RegionId, u64, Nonce)> {
 /// Any body of any type, valid by construction.
 pub fn arb_body() -> impl Strategy<Value = Body> {
     prop_oneof![
-        (hdr(), arb_content()).prop_map(|((region, signed_at, nonce), record)| Body::Record(RecordBody { region, signed_at, nonce, record })),
-        (hdr(), arb_id(), arb_day(), arb_text()).prop_map(|((region, signed_at, nonce), target, repaired_on, basis)| {
-            Body::Repair(RepairBody { region, signed_at, nonce, target, repaired_on, basis })
-        }),
-        (hdr(), arb_id(), arb_day(), arb_text()).prop_map(|((region, signed_at, nonce), target, withdrawn_on, reason)| {
-            Body::Withdrawal(WithdrawalBody { region, signed_at, nonce, target, withdrawn_on, reason })
-        }),
+        (hdr(), arb_content()).prop_map(|((region, signed_at, nonce), record)| Body::Record(RecordBody {
+            region,
+            signed_at,
+            nonce,
+            record
+        })),
+        (hdr(), arb_id(), arb_day(), arb_text()).prop_map(
+            |((region, signed_at, nonce), target, repaired_on, basis)| {
+                Body::Repair(RepairBody { region, signed_at, nonce, target, repaired_on, basis })
+            }
+        ),
+        (hdr(), arb_id(), arb_day(), arb_text()).prop_map(
+            |((region, signed_at, nonce), target, withdrawn_on, reason)| {
+                Body::Withdrawal(WithdrawalBody { region, signed_at, nonce, target, withdrawn_on, reason })
+            }
+        ),
         (hdr(), arb_id(), arb_day(), arb_text(), arb_content()).prop_map(
             |((region, signed_at, nonce), target, corrected_on, reason, record)| {
                 Body::Correction(CorrectionBody { region, signed_at, nonce, target, corrected_on, reason, record })
             }
         ),
-        (hdr(), arb_id(), arb_day(), arb_text()).prop_map(|((region, signed_at, nonce), target, filed_on, statement)| {
-            Body::Objection(ObjectionBody {
-                region,
-                signed_at,
-                nonce,
-                target,
-                ground: credfed_protocol::kind::ObjectionGround::Inaccurate,
-                statement,
-                filed_on,
-            })
-        }),
-        (hdr(), arb_id(), arb_id(), arb_day()).prop_map(|((region, signed_at, nonce), objection, target, resolved_on)| {
-            Body::ObjectionResolution(ObjectionResolutionBody {
-                region,
-                signed_at,
-                nonce,
-                objection,
-                target,
-                outcome: credfed_protocol::kind::ObjectionOutcome::Rejected,
-                reason: "依据充分".into(),
-                resolved_on,
-            })
-        }),
-        (hdr(), arb_day(), prop::collection::vec(arb_region(), 1..4)).prop_map(|((region, signed_at, nonce), valid_from, regions)| {
-            Body::BenefitScheme(BenefitSchemeBody {
-                region,
-                signed_at,
-                nonce,
-                code: "xinyiyou".into(),
-                name: "信易游".into(),
-                benefit: "景区免押金".into(),
-                recognised_regions: regions,
-                disqualifying: vec![Disqualifier { kind: RecordKind::DishonestyList, severity: None }],
-                min_grade: None,
-                valid_from,
-                valid_until: valid_from.add_days(365),
-            })
-        }),
+        (hdr(), arb_id(), arb_day(), arb_text()).prop_map(
+            |((region, signed_at, nonce), target, filed_on, statement)| {
+                Body::Objection(ObjectionBody {
+                    region,
+                    signed_at,
+                    nonce,
+                    target,
+                    ground: credfed_protocol::kind::ObjectionGround::Inaccurate,
+                    statement,
+                    filed_on,
+                })
+            }
+        ),
+        (hdr(), arb_id(), arb_id(), arb_day()).prop_map(
+            |((region, signed_at, nonce), objection, target, resolved_on)| {
+                Body::ObjectionResolution(ObjectionResolutionBody {
+                    region,
+                    signed_at,
+                    nonce,
+                    objection,
+                    target,
+                    outcome: credfed_protocol::kind::ObjectionOutcome::Rejected,
+                    reason: "依据充分".into(),
+                    resolved_on,
+                })
+            }
+        ),
+        (hdr(), arb_day(), prop::collection::vec(arb_region(), 1..4)).prop_map(
+            |((region, signed_at, nonce), valid_from, regions)| {
+                Body::BenefitScheme(BenefitSchemeBody {
+                    region,
+                    signed_at,
+                    nonce,
+                    code: "xinyiyou".into(),
+                    name: "信易游".into(),
+                    benefit: "景区免押金".into(),
+                    recognised_regions: regions,
+                    disqualifying: vec![Disqualifier { kind: RecordKind::DishonestyList, severity: None }],
+                    min_grade: None,
+                    valid_from,
+                    valid_until: valid_from.add_days(365),
+                })
+            }
+        ),
         (hdr(), arb_id(), arb_day()).prop_map(|((region, signed_at, nonce), target, applied_on)| {
             Body::MeasureApplied(MeasureAppliedBody {
                 region,
@@ -207,7 +226,14 @@ pub fn arb_body() -> impl Strategy<Value = Body> {
             })
         }),
         (hdr(), any::<u8>()).prop_map(|((region, signed_at, nonce), k)| {
-            Body::Revocation(RevocationBody { region, signed_at, nonce, key: key(&format!("k{k}")).public(), revoked_from: signed_at, reason: "key_compromise".into() })
+            Body::Revocation(RevocationBody {
+                region,
+                signed_at,
+                nonce,
+                key: key(&format!("k{k}")).public(),
+                revoked_from: signed_at,
+                reason: "key_compromise".into(),
+            })
         }),
     ]
 }
