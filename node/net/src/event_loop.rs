@@ -91,16 +91,31 @@ impl EventLoop {
         for addr in &listen {
             self.swarm
                 .listen_on(addr.clone())
-                .map_err(|e| NetError::Listen { addr: addr.clone(), reason: e.to_string() })?;
+                .map_err(|e| NetError::Listen {
+                    addr: addr.clone(),
+                    reason: e.to_string(),
+                })?;
         }
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
         while self.listen_addrs.len() < listen.len() {
-            let event = tokio::time::timeout_at(deadline, self.swarm.select_next_some()).await.map_err(|_| {
-                NetError::Listen { addr: listen[self.listen_addrs.len()].clone(), reason: "no address within 10 s".into() }
-            })?;
-            if let SwarmEvent::ListenerClosed { addresses, reason, .. } = &event {
-                let addr = addresses.first().cloned().unwrap_or_else(|| listen[0].clone());
-                return Err(NetError::Listen { addr, reason: format!("{reason:?}") });
+            let event = tokio::time::timeout_at(deadline, self.swarm.select_next_some())
+                .await
+                .map_err(|_| NetError::Listen {
+                    addr: listen[self.listen_addrs.len()].clone(),
+                    reason: "no address within 10 s".into(),
+                })?;
+            if let SwarmEvent::ListenerClosed {
+                addresses, reason, ..
+            } = &event
+            {
+                let addr = addresses
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| listen[0].clone());
+                return Err(NetError::Listen {
+                    addr,
+                    reason: format!("{reason:?}"),
+                });
             }
             self.on_swarm_event(event);
         }
@@ -148,14 +163,22 @@ impl EventLoop {
     pub(crate) fn emit(&mut self, event: NetEvent) {
         if let Err(mpsc::error::TrySendError::Full(event)) = self.events.try_send(event) {
             self.dropped_events += 1;
-            warn!(dropped = self.dropped_events, ?event, "event channel full; event dropped");
+            warn!(
+                dropped = self.dropped_events,
+                ?event,
+                "event channel full; event dropped"
+            );
         }
     }
 
     fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Publish { data, reply } => {
-                let res = self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), data);
+                let res = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .publish(self.topic.clone(), data);
                 let _ = reply.send(res.map(|_| ()).map_err(|e| match e {
                     PublishError::NoPeersSubscribedToTopic => NetError::NoPeers,
                     PublishError::Duplicate => NetError::Duplicate,
@@ -173,18 +196,34 @@ impl EventLoop {
                 }
             }
             Command::ConnectedPeers { reply } => {
-                let peers = self.swarm.behaviour().gate.peers().map(|(p, r)| (*p, r.clone())).collect();
+                let peers = self
+                    .swarm
+                    .behaviour()
+                    .gate
+                    .peers()
+                    .map(|(p, r)| (*p, r.clone()))
+                    .collect();
                 let _ = reply.send(peers);
             }
             Command::MeshPeers { reply } => {
-                let _ = reply.send(self.swarm.behaviour().gossipsub.mesh_peers(&self.topic).copied().collect());
+                let _ = reply.send(
+                    self.swarm
+                        .behaviour()
+                        .gossipsub
+                        .mesh_peers(&self.topic)
+                        .copied()
+                        .collect(),
+                );
             }
             Command::Dial { addr, reply } => {
                 let res = self.swarm.dial(addr.clone()).map_err(|e| {
                     if let DialError::Denied { cause } = &e {
                         self.on_denied(None, cause);
                     }
-                    NetError::Dial { addr, reason: e.to_string() }
+                    NetError::Dial {
+                        addr,
+                        reason: e.to_string(),
+                    }
                 });
                 let _ = reply.send(res);
             }
@@ -219,7 +258,12 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => self.on_gossip(e),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(e)) => self.on_sync(e),
             SwarmEvent::Behaviour(_) => {}
-            SwarmEvent::ConnectionEstablished { peer_id, endpoint, num_established, .. } => {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                endpoint,
+                num_established,
+                ..
+            } => {
                 if let ConnectedPoint::Dialer { address, .. } = &endpoint {
                     if self.cfg.bootstrap.contains(address) {
                         self.bootstrap_peers.insert(address.clone(), peer_id);
@@ -228,26 +272,39 @@ impl EventLoop {
                 let region = self.swarm.behaviour().gate.region(&peer_id).cloned();
                 if let (1, Some(region)) = (num_established.get(), region) {
                     info!(peer = %peer_id, %region, "peer connected");
-                    self.emit(NetEvent::PeerConnected { peer: peer_id, region });
+                    self.emit(NetEvent::PeerConnected {
+                        peer: peer_id,
+                        region,
+                    });
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                num_established: 0,
+                ..
+            } => {
                 debug!(peer = %peer_id, "peer disconnected");
                 self.buckets.remove(&peer_id);
                 self.emit(NetEvent::PeerDisconnected { peer: peer_id });
             }
-            SwarmEvent::IncomingConnectionError { peer_id, error: ListenError::Denied { cause }, .. } => {
-                self.on_denied(peer_id, &cause)
-            }
-            SwarmEvent::OutgoingConnectionError { peer_id, error: DialError::Denied { cause }, .. } => {
-                self.on_denied(peer_id, &cause)
-            }
+            SwarmEvent::IncomingConnectionError {
+                peer_id,
+                error: ListenError::Denied { cause },
+                ..
+            } => self.on_denied(peer_id, &cause),
+            SwarmEvent::OutgoingConnectionError {
+                peer_id,
+                error: DialError::Denied { cause },
+                ..
+            } => self.on_denied(peer_id, &cause),
             SwarmEvent::NewListenAddr { address, .. } => {
                 info!(%address, "listening");
                 self.listen_addrs.push(address.clone());
                 self.emit(NetEvent::Listening { addr: address });
             }
-            SwarmEvent::ExpiredListenAddr { address, .. } => self.listen_addrs.retain(|a| *a != address),
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                self.listen_addrs.retain(|a| *a != address)
+            }
             _ => {}
         }
     }
@@ -279,7 +336,13 @@ impl EventLoop {
     }
 
     fn recheck_admission(&mut self) -> Vec<PeerId> {
-        let peers: Vec<PeerId> = self.swarm.behaviour().gate.peers().map(|(p, _)| *p).collect();
+        let peers: Vec<PeerId> = self
+            .swarm
+            .behaviour()
+            .gate
+            .peers()
+            .map(|(p, _)| *p)
+            .collect();
         let mut cut = Vec::new();
         for peer in peers {
             match self.admitted_now(&peer) {
@@ -296,7 +359,9 @@ impl EventLoop {
     /// Disconnects and bans (for [`NetConfig::graylist_ban`]) a peer whose gossip score is
     /// below the graylist threshold. Returns whether it did.
     pub(crate) fn enforce_score(&mut self, peer: PeerId) -> bool {
-        let Some(score) = self.swarm.behaviour().gossipsub.peer_score(&peer) else { return false };
+        let Some(score) = self.swarm.behaviour().gossipsub.peer_score(&peer) else {
+            return false;
+        };
         if score >= GRAYLIST_THRESHOLD {
             return false;
         }
@@ -311,7 +376,13 @@ impl EventLoop {
 
     fn on_tick(&mut self) {
         self.recheck_admission();
-        let peers: Vec<PeerId> = self.swarm.behaviour().gate.peers().map(|(p, _)| *p).collect();
+        let peers: Vec<PeerId> = self
+            .swarm
+            .behaviour()
+            .gate
+            .peers()
+            .map(|(p, _)| *p)
+            .collect();
         for peer in peers {
             self.enforce_score(peer);
         }

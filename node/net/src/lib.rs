@@ -67,8 +67,8 @@ pub use app::{DenyReason, NetApp, NetEvent, Validation};
 pub use behaviour::{GOSSIP_FRAME_OVERHEAD, GRAYLIST_THRESHOLD, IDENTIFY_PROTOCOL};
 pub use codec::SyncCodec;
 pub use config::NetConfig;
-pub use gate::Denied;
 pub use credfed_protocol::wire;
+pub use gate::Denied;
 pub use handle::{NetError, NetHandle};
 pub use identity::{node_key_of, peer_id_of};
 pub use libp2p::{multiaddr, Multiaddr, PeerId};
@@ -82,18 +82,25 @@ pub use libp2p::{multiaddr, Multiaddr, PeerId};
 ///
 /// # Errors
 /// [`NetError::Config`] for a bad config, [`NetError::Listen`] when a listener fails.
-pub async fn spawn(config: NetConfig, app: Arc<dyn NetApp>) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
+pub async fn spawn(
+    config: NetConfig,
+    app: Arc<dyn NetApp>,
+) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
     config.validate()?;
     let key = identity::keypair(&config.node_key);
     let behaviour = behaviour::Behaviour::new(&key, &config, app.clone())?;
     let yamux_streams = config.max_yamux_streams;
     let swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, move || {
-            let mut cfg = yamux::Config::default();
-            cfg.set_max_num_streams(yamux_streams);
-            cfg
-        })
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            move || {
+                let mut cfg = yamux::Config::default();
+                cfg.set_max_num_streams(yamux_streams);
+                cfg
+            },
+        )
         .map_err(|e| NetError::Config(format!("noise: {e}")))?
         .with_behaviour(|_| behaviour)
         .map_err(|e| NetError::Config(format!("behaviour: {e}")))?

@@ -26,7 +26,10 @@ async fn peer_gate_denies_an_unadmitted_dialer() {
 
     for attempt in 1..=5 {
         u.handle.dial(n.addr.clone()).await.unwrap();
-        eventually(T, "N reports the connection denied", || async { n.denied(&u.peer) >= attempt }).await;
+        eventually(T, "N reports the connection denied", || async {
+            n.denied(&u.peer) >= attempt
+        })
+        .await;
         // Whatever U manages to send while its side still thinks it is connected.
         let _ = u.handle.publish(&gossip(b"entry-from-outsider")).await;
         let _ = u.handle.request(n.peer, SyncRequest::Heads).await;
@@ -36,14 +39,27 @@ async fn peer_gate_denies_an_unadmitted_dialer() {
         .events()
         .into_iter()
         .filter_map(|e| match e {
-            NetEvent::ConnectionDenied { peer: Some(p), reason } if p == u.peer => Some(reason),
+            NetEvent::ConnectionDenied {
+                peer: Some(p),
+                reason,
+            } if p == u.peer => Some(reason),
             _ => None,
         })
         .collect();
     assert!(denials.len() >= 5);
-    assert!(denials.iter().all(|r| *r == DenyReason::NotAdmitted), "{denials:?}");
-    assert_eq!(n.app.calls_from(&u.peer), (0, 0), "the app heard from an unadmitted peer");
-    assert!(!n.events().iter().any(|e| matches!(e, NetEvent::PeerConnected { peer, .. } if *peer == u.peer)));
+    assert!(
+        denials.iter().all(|r| *r == DenyReason::NotAdmitted),
+        "{denials:?}"
+    );
+    assert_eq!(
+        n.app.calls_from(&u.peer),
+        (0, 0),
+        "the app heard from an unadmitted peer"
+    );
+    assert!(!n
+        .events()
+        .iter()
+        .any(|e| matches!(e, NetEvent::PeerConnected { peer, .. } if *peer == u.peer)));
     n.handle.shutdown().await;
     u.handle.shutdown().await;
 }
@@ -59,7 +75,10 @@ async fn an_empty_allow_list_admits_nobody() {
     a.handle.dial(e.addr.clone()).await.unwrap();
     eventually(T, "E denies A", || async { e.denied(&a.peer) >= 1 }).await;
     // E dialling A by PeerId is refused before a packet leaves.
-    let addr = a.addr.clone().with(credfed_net::multiaddr::Protocol::P2p(a.peer));
+    let addr = a
+        .addr
+        .clone()
+        .with(credfed_net::multiaddr::Protocol::P2p(a.peer));
     assert!(e.handle.dial(addr).await.is_err());
     assert!(e.handle.connected_peers().await.unwrap().is_empty());
     e.handle.shutdown().await;
@@ -96,11 +115,16 @@ async fn revoked_peer_is_disconnected_and_stays_out() {
         !b.connected().await.contains(&a.peer) && !a.connected().await.contains(&b.peer)
     })
     .await;
-    assert!(b.events().contains(&NetEvent::AdmissionRevoked { peer: a.peer }));
+    assert!(b
+        .events()
+        .contains(&NetEvent::AdmissionRevoked { peer: a.peer }));
 
     let before = b.denied(&a.peer);
     a.handle.dial(b.addr.clone()).await.unwrap();
-    eventually(T, "B denies A's new dial", || async { b.denied(&a.peer) > before }).await;
+    eventually(T, "B denies A's new dial", || async {
+        b.denied(&a.peer) > before
+    })
+    .await;
     assert!(!b.connected().await.contains(&a.peer));
     a.handle.shutdown().await;
     b.handle.shutdown().await;
@@ -121,20 +145,31 @@ async fn recheck_and_tick_cut_off_a_silent_revoked_peer() {
     };
     let a = start(ka, app("anqing"), |_| {}).await;
     let c = start(kc, app("xinyang"), |_| {}).await;
-    let b = start(kb, app("luan"), |cfg| cfg.sync_interval = Duration::from_millis(500)).await;
+    let b = start(kb, app("luan"), |cfg| {
+        cfg.sync_interval = Duration::from_millis(500)
+    })
+    .await;
     connect(&a, &b).await;
     connect(&c, &b).await;
 
     b.app.revoke(&a.key);
     assert_eq!(b.handle.recheck_admission().await.unwrap(), vec![a.peer]);
-    eventually(Duration::from_secs(3), "A disconnected", || async { !b.connected().await.contains(&a.peer) }).await;
+    eventually(Duration::from_secs(3), "A disconnected", || async {
+        !b.connected().await.contains(&a.peer)
+    })
+    .await;
     assert!(b.connected().await.contains(&c.peer), "C is still admitted");
 
     // No explicit recheck for C: the tick finds it.
     b.app.revoke(&c.key);
-    eventually(T, "tick cuts C off", || async { !b.connected().await.contains(&c.peer) }).await;
+    eventually(T, "tick cuts C off", || async {
+        !b.connected().await.contains(&c.peer)
+    })
+    .await;
     assert!(b.events().contains(&NetEvent::SyncTick));
-    assert!(b.events().contains(&NetEvent::AdmissionRevoked { peer: c.peer }));
+    assert!(b
+        .events()
+        .contains(&NetEvent::AdmissionRevoked { peer: c.peer }));
     for n in [a, b, c] {
         n.handle.shutdown().await;
     }
@@ -157,7 +192,13 @@ async fn per_peer_connection_cap() {
     a.handle.dial(b.addr.clone()).await.unwrap();
     eventually(T, "B refuses the second connection", || async {
         b.events().iter().any(|e| {
-            matches!(e, NetEvent::ConnectionDenied { reason: DenyReason::Limit(_), .. })
+            matches!(
+                e,
+                NetEvent::ConnectionDenied {
+                    reason: DenyReason::Limit(_),
+                    ..
+                }
+            )
         })
     })
     .await;
