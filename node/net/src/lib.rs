@@ -39,7 +39,8 @@
 //! | `config.rs` | [`NetConfig`] and its bounded defaults |
 //! | `app.rs` | [`NetApp`], [`Validation`], [`NetEvent`], [`DenyReason`] |
 //! | `handle.rs` | [`NetHandle`], [`NetError`], the command enum |
-//! | `event_loop.rs` | the swarm task: commands, connection events, ticks, admission rechecks |
+//! | `event_loop.rs` | the swarm task: commands, connection events, sync tick |
+//! | `admission.rs` | re-asking admission, cutting peers off, graylisting, denial events |
 //! | `inbound.rs` | gossip validation and sync request handling |
 //! | `gate.rs` | the admission behaviour (deny at establishment, bans, regions) |
 //! | `behaviour.rs` | the composed behaviour; gossipsub and scoring settings |
@@ -52,6 +53,7 @@ use std::sync::Arc;
 use libp2p::{noise, tcp, yamux, SwarmBuilder};
 use tokio::sync::mpsc;
 
+mod admission;
 mod app;
 mod behaviour;
 mod codec;
