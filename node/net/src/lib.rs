@@ -9,7 +9,7 @@
 //!
 //! * TCP + Noise XX + yamux (QUIC is left out: not needed on the federation's links, and it
 //!   would add `quinn-proto` to the advisory surface, RELIABILITY §2.2).
-//! * **Admission at establishment** ([`gate`]): the node key is the libp2p identity, so once
+//! * **Admission at establishment** (`gate.rs`): the node key is the libp2p identity, so once
 //!   Noise has authenticated a PeerId the gate recovers the ed25519 node key and asks
 //!   [`NetApp::is_admitted`]. A refusal happens before any handler exists, so no identify,
 //!   gossipsub or request-response stream is negotiated with an unadmitted peer (F10). An

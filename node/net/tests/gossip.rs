@@ -5,6 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{connect, eventually, gossip, new_key, start, TestApp};
+use credfed_net::wire::MAX_GOSSIP_LEN;
 use credfed_net::{DenyReason, NetError, NetEvent, Validation};
 
 const T: Duration = Duration::from_secs(8);
@@ -77,6 +78,12 @@ async fn line_topology_forwards_only_what_the_relay_accepted() {
         c.app.seen_entry(b"reject-1").is_none(),
         "a rejected message was forwarded"
     );
+    // Over the wire cap: refused before it reaches the swarm.
+    let huge = gossip(&vec![0u8; MAX_GOSSIP_LEN]);
+    assert!(matches!(
+        a.handle.publish(&huge).await,
+        Err(NetError::TooLarge { .. })
+    ));
     // Republishing the same bytes is one message (id = SHA-256 of the payload).
     assert!(matches!(
         a.handle.publish(&gossip(b"entry-1")).await,
