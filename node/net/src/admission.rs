@@ -61,7 +61,7 @@ impl EventLoop {
         cut
     }
 
-    /// Disconnects and bans (for [`NetConfig::graylist_ban`]) a peer whose gossip score is
+    /// Disconnects and bans (for [`crate::NetConfig::graylist_ban`]) a peer whose gossip score is
     /// below the graylist threshold. Returns whether it did.
     pub(crate) fn enforce_score(&mut self, peer: PeerId) -> bool {
         let Some(score) = self.swarm.behaviour().gossipsub.peer_score(&peer) else {

@@ -160,11 +160,14 @@ impl EventLoop {
     pub(crate) fn emit(&mut self, event: NetEvent) {
         if let Err(mpsc::error::TrySendError::Full(event)) = self.events.try_send(event) {
             self.dropped_events += 1;
-            warn!(
-                dropped = self.dropped_events,
-                ?event,
-                "event channel full; event dropped"
-            );
+            // Logged at 1, 2, 4, 8, … drops, so that a flood does not flood the log too.
+            if self.dropped_events.is_power_of_two() {
+                warn!(
+                    dropped = self.dropped_events,
+                    ?event,
+                    "event channel full; event dropped"
+                );
+            }
         }
     }
 
