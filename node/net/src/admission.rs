@@ -41,13 +41,7 @@ impl EventLoop {
     }
 
     pub(crate) fn recheck_admission(&mut self) -> Vec<PeerId> {
-        let peers: Vec<PeerId> = self
-            .swarm
-            .behaviour()
-            .gate
-            .peers()
-            .map(|(p, _)| *p)
-            .collect();
+        let peers: Vec<PeerId> = self.swarm.behaviour().gate.peers().map(|(p, _)| *p).collect();
         let mut cut = Vec::new();
         for peer in peers {
             match self.admitted_now(&peer) {

@@ -34,12 +34,7 @@ pub trait NetApp: Send + Sync + 'static {
 
     /// Answers a sync request from an admitted peer of `region`. Entitlement checks (which
     /// bodies `region` may receive, DESIGN §3/F16) are the node's job.
-    fn handle_request(
-        &self,
-        from: PeerId,
-        region: RegionId,
-        req: SyncRequest,
-    ) -> BoxFuture<'_, SyncResponse>;
+    fn handle_request(&self, from: PeerId, region: RegionId, req: SyncRequest) -> BoxFuture<'_, SyncResponse>;
 }
 
 /// The verdict on one gossip message.

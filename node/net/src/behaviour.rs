@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use credfed_protocol::wire::{GOSSIP_TOPIC, MAX_GOSSIP_LEN, SYNC_PROTOCOL};
 use libp2p::gossipsub::{
-    self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds,
-    TopicScoreParams, ValidationMode, WhitelistSubscriptionFilter,
+    self, IdentTopic, MessageAuthenticity, MessageId, PeerScoreParams, PeerScoreThresholds, TopicScoreParams,
+    ValidationMode, WhitelistSubscriptionFilter,
 };
 use libp2p::identity::Keypair;
 use libp2p::request_response::{self, ProtocolSupport};
@@ -38,8 +38,7 @@ pub const GOSSIP_FRAME_OVERHEAD: usize = 1024;
 pub const GRAYLIST_THRESHOLD: f64 = -80.0;
 
 /// The gossipsub type: one topic, whitelisted.
-pub(crate) type Gossipsub =
-    gossipsub::Behaviour<gossipsub::IdentityTransform, WhitelistSubscriptionFilter>;
+pub(crate) type Gossipsub = gossipsub::Behaviour<gossipsub::IdentityTransform, WhitelistSubscriptionFilter>;
 
 /// Everything the swarm runs.
 #[derive(NetworkBehaviour)]
@@ -54,11 +53,7 @@ pub(crate) struct Behaviour {
 }
 
 impl Behaviour {
-    pub(crate) fn new(
-        key: &Keypair,
-        cfg: &NetConfig,
-        app: Arc<dyn NetApp>,
-    ) -> Result<Behaviour, NetError> {
+    pub(crate) fn new(key: &Keypair, cfg: &NetConfig, app: Arc<dyn NetApp>) -> Result<Behaviour, NetError> {
         let limits = connection_limits::ConnectionLimits::default()
             .with_max_pending_incoming(Some(cfg.max_pending))
             .with_max_pending_outgoing(Some(cfg.max_pending))
@@ -113,16 +108,11 @@ fn gossipsub(key: &Keypair, cfg: &NetConfig) -> Result<Gossipsub, NetError> {
         .build()
         .map_err(|e| NetError::Config(format!("gossipsub: {e}")))?;
     let filter = WhitelistSubscriptionFilter(HashSet::from([topic.hash()]));
-    let mut gs = Gossipsub::new_with_subscription_filter(
-        MessageAuthenticity::Signed(key.clone()),
-        config,
-        filter,
-    )
-    .map_err(|e| NetError::Config(format!("gossipsub: {e}")))?;
+    let mut gs = Gossipsub::new_with_subscription_filter(MessageAuthenticity::Signed(key.clone()), config, filter)
+        .map_err(|e| NetError::Config(format!("gossipsub: {e}")))?;
     gs.with_peer_score(score_params(&topic), score_thresholds())
         .map_err(|e| NetError::Config(format!("gossipsub scoring: {e}")))?;
-    gs.subscribe(&topic)
-        .map_err(|e| NetError::Config(format!("gossipsub subscribe: {e}")))?;
+    gs.subscribe(&topic).map_err(|e| NetError::Config(format!("gossipsub subscribe: {e}")))?;
     Ok(gs)
 }
 
@@ -157,8 +147,5 @@ fn score_params(topic: &IdentTopic) -> PeerScoreParams {
 }
 
 fn score_thresholds() -> PeerScoreThresholds {
-    PeerScoreThresholds {
-        graylist_threshold: GRAYLIST_THRESHOLD,
-        ..PeerScoreThresholds::default()
-    }
+    PeerScoreThresholds { graylist_threshold: GRAYLIST_THRESHOLD, ..PeerScoreThresholds::default() }
 }

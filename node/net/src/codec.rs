@@ -25,18 +25,12 @@ fn invalid(msg: String) -> io::Error {
 }
 
 /// Reads one frame of at most `max` bytes.
-async fn read_frame<T: AsyncRead + Unpin + Send>(
-    io: &mut T,
-    max: usize,
-    what: &str,
-) -> io::Result<Vec<u8>> {
+async fn read_frame<T: AsyncRead + Unpin + Send>(io: &mut T, max: usize, what: &str) -> io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     io.read_exact(&mut len).await?;
     let len = u32::from_be_bytes(len) as usize;
     if len > max {
-        return Err(invalid(format!(
-            "{what} frame of {len} bytes exceeds the {max}-byte limit"
-        )));
+        return Err(invalid(format!("{what} frame of {len} bytes exceeds the {max}-byte limit")));
     }
     let mut buf = vec![0u8; len];
     io.read_exact(&mut buf).await?;
@@ -44,17 +38,9 @@ async fn read_frame<T: AsyncRead + Unpin + Send>(
 }
 
 /// Writes one frame, refusing bodies over `max` bytes.
-async fn write_frame<T: AsyncWrite + Unpin + Send>(
-    io: &mut T,
-    body: &[u8],
-    max: usize,
-    what: &str,
-) -> io::Result<()> {
+async fn write_frame<T: AsyncWrite + Unpin + Send>(io: &mut T, body: &[u8], max: usize, what: &str) -> io::Result<()> {
     if body.len() > max {
-        return Err(invalid(format!(
-            "{what} of {} bytes exceeds the {max}-byte limit; not sent",
-            body.len()
-        )));
+        return Err(invalid(format!("{what} of {} bytes exceeds the {max}-byte limit; not sent", body.len())));
     }
     let len = u32::try_from(body.len()).map_err(|_| invalid(format!("{what} too large")))?;
     io.write_all(&len.to_be_bytes()).await?;
@@ -83,24 +69,14 @@ impl libp2p::request_response::Codec for SyncCodec {
         wire::decode_response(&buf).map_err(|e| invalid(e.to_string()))
     }
 
-    async fn write_request<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        req: SyncRequest,
-    ) -> io::Result<()>
+    async fn write_request<T>(&mut self, _: &StreamProtocol, io: &mut T, req: SyncRequest) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
         write_frame(io, &wire::encode(&req), MAX_REQUEST_LEN, "sync request").await
     }
 
-    async fn write_response<T>(
-        &mut self,
-        _: &StreamProtocol,
-        io: &mut T,
-        res: SyncResponse,
-    ) -> io::Result<()>
+    async fn write_response<T>(&mut self, _: &StreamProtocol, io: &mut T, res: SyncResponse) -> io::Result<()>
     where
         T: AsyncWrite + Unpin + Send,
     {
@@ -135,8 +111,7 @@ mod tests {
         // Only the 4-byte prefix is present: the codec must fail on the prefix alone, not
         // wait for (or allocate) the announced body.
         let prefix = ((MAX_RESPONSE_LEN + 1) as u32).to_be_bytes().to_vec();
-        let err =
-            block_on(SyncCodec.read_response(&proto(), &mut Cursor::new(prefix))).unwrap_err();
+        let err = block_on(SyncCodec.read_response(&proto(), &mut Cursor::new(prefix))).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("exceeds"), "{err}");
         let prefix = ((MAX_REQUEST_LEN + 1) as u32).to_be_bytes().to_vec();
@@ -164,11 +139,7 @@ mod tests {
         let err = block_on(SyncCodec.read_request(&proto(), &mut Cursor::new(short))).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
         // A range longer than wire::MAX_RANGE is refused by the strict decoder.
-        let req = SyncRequest::Range {
-            origin: "luan".parse().unwrap(),
-            from: 1,
-            to: 500,
-        };
+        let req = SyncRequest::Range { origin: "luan".parse().unwrap(), from: 1, to: 500 };
         let body = wire::encode(&req);
         let mut frame = (body.len() as u32).to_be_bytes().to_vec();
         frame.extend_from_slice(&body);

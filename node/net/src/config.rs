@@ -97,29 +97,17 @@ impl NetConfig {
     pub fn validate(&self) -> Result<(), crate::NetError> {
         let bad = |field: &str| Err(crate::NetError::Config(format!("{field} must be positive")));
         let counts = [
-            (
-                "max_established_per_peer",
-                self.max_established_per_peer as usize,
-            ),
+            ("max_established_per_peer", self.max_established_per_peer as usize),
             ("max_established_total", self.max_established_total as usize),
-            (
-                "max_established_incoming",
-                self.max_established_incoming as usize,
-            ),
+            ("max_established_incoming", self.max_established_incoming as usize),
             ("max_pending", self.max_pending as usize),
-            (
-                "per_peer_request_burst",
-                self.per_peer_request_burst as usize,
-            ),
+            ("per_peer_request_burst", self.per_peer_request_burst as usize),
             ("max_inflight_validations", self.max_inflight_validations),
             ("max_inflight_requests", self.max_inflight_requests),
             ("max_outbound_requests", self.max_outbound_requests),
             ("max_concurrent_streams", self.max_concurrent_streams),
             ("max_yamux_streams", self.max_yamux_streams),
-            (
-                "max_negotiating_inbound_streams",
-                self.max_negotiating_inbound_streams,
-            ),
+            ("max_negotiating_inbound_streams", self.max_negotiating_inbound_streams),
             ("command_buffer", self.command_buffer),
             ("event_buffer", self.event_buffer),
         ];

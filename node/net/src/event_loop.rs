@@ -88,31 +88,19 @@ impl EventLoop {
         for addr in &listen {
             self.swarm
                 .listen_on(addr.clone())
-                .map_err(|e| NetError::Listen {
-                    addr: addr.clone(),
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| NetError::Listen { addr: addr.clone(), reason: e.to_string() })?;
         }
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
         while self.listen_addrs.len() < listen.len() {
-            let event = tokio::time::timeout_at(deadline, self.swarm.select_next_some())
-                .await
-                .map_err(|_| NetError::Listen {
+            let event = tokio::time::timeout_at(deadline, self.swarm.select_next_some()).await.map_err(|_| {
+                NetError::Listen {
                     addr: listen[self.listen_addrs.len()].clone(),
                     reason: "no address within 10 s".into(),
-                })?;
-            if let SwarmEvent::ListenerClosed {
-                addresses, reason, ..
-            } = &event
-            {
-                let addr = addresses
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| listen[0].clone());
-                return Err(NetError::Listen {
-                    addr,
-                    reason: format!("{reason:?}"),
-                });
+                }
+            })?;
+            if let SwarmEvent::ListenerClosed { addresses, reason, .. } = &event {
+                let addr = addresses.first().cloned().unwrap_or_else(|| listen[0].clone());
+                return Err(NetError::Listen { addr, reason: format!("{reason:?}") });
             }
             self.on_swarm_event(event);
         }
@@ -162,11 +150,7 @@ impl EventLoop {
             self.dropped_events += 1;
             // Logged at 1, 2, 4, 8, … drops, so that a flood does not flood the log too.
             if self.dropped_events.is_power_of_two() {
-                warn!(
-                    dropped = self.dropped_events,
-                    ?event,
-                    "event channel full; event dropped"
-                );
+                warn!(dropped = self.dropped_events, ?event, "event channel full; event dropped");
             }
         }
     }
@@ -174,11 +158,7 @@ impl EventLoop {
     fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Publish { data, reply } => {
-                let res = self
-                    .swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .publish(self.topic.clone(), data);
+                let res = self.swarm.behaviour_mut().gossipsub.publish(self.topic.clone(), data);
                 let _ = reply.send(res.map(|_| ()).map_err(|e| match e {
                     PublishError::NoPeersSubscribedToTopic => NetError::NoPeers,
                     PublishError::Duplicate => NetError::Duplicate,
@@ -196,34 +176,18 @@ impl EventLoop {
                 }
             }
             Command::ConnectedPeers { reply } => {
-                let peers = self
-                    .swarm
-                    .behaviour()
-                    .gate
-                    .peers()
-                    .map(|(p, r)| (*p, r.clone()))
-                    .collect();
+                let peers = self.swarm.behaviour().gate.peers().map(|(p, r)| (*p, r.clone())).collect();
                 let _ = reply.send(peers);
             }
             Command::MeshPeers { reply } => {
-                let _ = reply.send(
-                    self.swarm
-                        .behaviour()
-                        .gossipsub
-                        .mesh_peers(&self.topic)
-                        .copied()
-                        .collect(),
-                );
+                let _ = reply.send(self.swarm.behaviour().gossipsub.mesh_peers(&self.topic).copied().collect());
             }
             Command::Dial { addr, reply } => {
                 let res = self.swarm.dial(addr.clone()).map_err(|e| {
                     if let DialError::Denied { cause } = &e {
                         self.on_denied(None, cause);
                     }
-                    NetError::Dial {
-                        addr,
-                        reason: e.to_string(),
-                    }
+                    NetError::Dial { addr, reason: e.to_string() }
                 });
                 let _ = reply.send(res);
             }
@@ -258,12 +222,7 @@ impl EventLoop {
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => self.on_gossip(e),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(e)) => self.on_sync(e),
             SwarmEvent::Behaviour(_) => {}
-            SwarmEvent::ConnectionEstablished {
-                peer_id,
-                endpoint,
-                num_established,
-                ..
-            } => {
+            SwarmEvent::ConnectionEstablished { peer_id, endpoint, num_established, .. } => {
                 if let ConnectedPoint::Dialer { address, .. } = &endpoint {
                     if self.cfg.bootstrap.contains(address) {
                         self.bootstrap_peers.insert(address.clone(), peer_id);
@@ -272,52 +231,33 @@ impl EventLoop {
                 let region = self.swarm.behaviour().gate.region(&peer_id).cloned();
                 if let (1, Some(region)) = (num_established.get(), region) {
                     info!(peer = %peer_id, %region, "peer connected");
-                    self.emit(NetEvent::PeerConnected {
-                        peer: peer_id,
-                        region,
-                    });
+                    self.emit(NetEvent::PeerConnected { peer: peer_id, region });
                 }
             }
-            SwarmEvent::ConnectionClosed {
-                peer_id,
-                num_established: 0,
-                ..
-            } => {
+            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
                 debug!(peer = %peer_id, "peer disconnected");
                 self.buckets.remove(&peer_id);
                 self.emit(NetEvent::PeerDisconnected { peer: peer_id });
             }
-            SwarmEvent::IncomingConnectionError {
-                peer_id,
-                error: ListenError::Denied { cause },
-                ..
-            } => self.on_denied(peer_id, &cause),
-            SwarmEvent::OutgoingConnectionError {
-                peer_id,
-                error: DialError::Denied { cause },
-                ..
-            } => self.on_denied(peer_id, &cause),
+            SwarmEvent::IncomingConnectionError { peer_id, error: ListenError::Denied { cause }, .. } => {
+                self.on_denied(peer_id, &cause)
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error: DialError::Denied { cause }, .. } => {
+                self.on_denied(peer_id, &cause)
+            }
             SwarmEvent::NewListenAddr { address, .. } => {
                 info!(%address, "listening");
                 self.listen_addrs.push(address.clone());
                 self.emit(NetEvent::Listening { addr: address });
             }
-            SwarmEvent::ExpiredListenAddr { address, .. } => {
-                self.listen_addrs.retain(|a| *a != address)
-            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => self.listen_addrs.retain(|a| *a != address),
             _ => {}
         }
     }
 
     fn on_tick(&mut self) {
         self.recheck_admission();
-        let peers: Vec<PeerId> = self
-            .swarm
-            .behaviour()
-            .gate
-            .peers()
-            .map(|(p, _)| *p)
-            .collect();
+        let peers: Vec<PeerId> = self.swarm.behaviour().gate.peers().map(|(p, _)| *p).collect();
         for peer in peers {
             self.enforce_score(peer);
         }

@@ -17,8 +17,8 @@ use credfed_protocol::RegionId;
 use libp2p::core::transport::PortUse;
 use libp2p::core::Endpoint;
 use libp2p::swarm::{
-    dummy, ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
-    THandlerOutEvent, ToSwarm,
+    dummy, ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent, THandlerOutEvent,
+    ToSwarm,
 };
 use libp2p::{Multiaddr, PeerId};
 
@@ -55,22 +55,12 @@ pub(crate) struct Gate {
 
 impl Gate {
     pub(crate) fn new(app: Arc<dyn NetApp>) -> Gate {
-        Gate {
-            app,
-            banned: HashMap::new(),
-            pending: HashMap::new(),
-            connected: HashMap::new(),
-        }
+        Gate { app, banned: HashMap::new(), pending: HashMap::new(), connected: HashMap::new() }
     }
 
     /// Asks the app, now, whether `peer` is admitted; bans are checked first.
     pub(crate) fn admit(&mut self, peer: &PeerId) -> Result<RegionId, Denied> {
-        let deny = |reason| {
-            Err(Denied {
-                peer: *peer,
-                reason,
-            })
-        };
+        let deny = |reason| Err(Denied { peer: *peer, reason });
         if let Some(until) = self.banned.get(peer) {
             match until {
                 Some(t) if *t <= Instant::now() => {
@@ -88,11 +78,7 @@ impl Gate {
         }
     }
 
-    fn admit_connection(
-        &mut self,
-        id: ConnectionId,
-        peer: PeerId,
-    ) -> Result<THandler<Self>, ConnectionDenied> {
+    fn admit_connection(&mut self, id: ConnectionId, peer: PeerId) -> Result<THandler<Self>, ConnectionDenied> {
         let region = self.admit(&peer).map_err(ConnectionDenied::new)?;
         self.pending.insert(id, (peer, region));
         Ok(dummy::ConnectionHandler)
@@ -128,11 +114,7 @@ impl Gate {
             self.banned.retain(|_, t| t.is_none_or(|t| t > now));
             if self.banned.len() >= MAX_BANS {
                 // Drop the timed ban that ends first; permanent bans are kept.
-                let first = self
-                    .banned
-                    .iter()
-                    .filter_map(|(p, t)| t.map(|t| (t, *p)))
-                    .min();
+                let first = self.banned.iter().filter_map(|(p, t)| t.map(|t| (t, *p))).min();
                 match first {
                     Some((_, p)) => {
                         self.banned.remove(&p);
@@ -194,10 +176,10 @@ impl NetworkBehaviour for Gate {
         match event {
             FromSwarm::ConnectionEstablished(e) => {
                 if let Some((peer, region)) = self.pending.remove(&e.connection_id) {
-                    let entry = self.connected.entry(peer).or_insert_with(|| Connected {
-                        region: region.clone(),
-                        connections: HashSet::new(),
-                    });
+                    let entry = self
+                        .connected
+                        .entry(peer)
+                        .or_insert_with(|| Connected { region: region.clone(), connections: HashSet::new() });
                     entry.region = region;
                     entry.connections.insert(e.connection_id);
                 }
@@ -220,12 +202,7 @@ impl NetworkBehaviour for Gate {
         }
     }
 
-    fn on_connection_handler_event(
-        &mut self,
-        _: PeerId,
-        _: ConnectionId,
-        event: THandlerOutEvent<Self>,
-    ) {
+    fn on_connection_handler_event(&mut self, _: PeerId, _: ConnectionId, event: THandlerOutEvent<Self>) {
         libp2p::core::util::unreachable(event)
     }
 

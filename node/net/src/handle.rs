@@ -69,46 +69,17 @@ pub enum NetError {
 
 /// Commands from handles to the swarm task.
 pub(crate) enum Command {
-    Publish {
-        data: Vec<u8>,
-        reply: oneshot::Sender<Result<(), NetError>>,
-    },
-    Request {
-        peer: PeerId,
-        req: SyncRequest,
-        reply: oneshot::Sender<Result<SyncResponse, NetError>>,
-    },
-    ConnectedPeers {
-        reply: oneshot::Sender<Vec<(PeerId, RegionId)>>,
-    },
-    MeshPeers {
-        reply: oneshot::Sender<Vec<PeerId>>,
-    },
-    Dial {
-        addr: Multiaddr,
-        reply: oneshot::Sender<Result<(), NetError>>,
-    },
-    Disconnect {
-        peer: PeerId,
-        reply: oneshot::Sender<bool>,
-    },
-    Ban {
-        peer: PeerId,
-        reply: oneshot::Sender<()>,
-    },
-    Unban {
-        peer: PeerId,
-        reply: oneshot::Sender<bool>,
-    },
-    RecheckAdmission {
-        reply: oneshot::Sender<Vec<PeerId>>,
-    },
-    ListenAddrs {
-        reply: oneshot::Sender<Vec<Multiaddr>>,
-    },
-    Shutdown {
-        reply: oneshot::Sender<()>,
-    },
+    Publish { data: Vec<u8>, reply: oneshot::Sender<Result<(), NetError>> },
+    Request { peer: PeerId, req: SyncRequest, reply: oneshot::Sender<Result<SyncResponse, NetError>> },
+    ConnectedPeers { reply: oneshot::Sender<Vec<(PeerId, RegionId)>> },
+    MeshPeers { reply: oneshot::Sender<Vec<PeerId>> },
+    Dial { addr: Multiaddr, reply: oneshot::Sender<Result<(), NetError>> },
+    Disconnect { peer: PeerId, reply: oneshot::Sender<bool> },
+    Ban { peer: PeerId, reply: oneshot::Sender<()> },
+    Unban { peer: PeerId, reply: oneshot::Sender<bool> },
+    RecheckAdmission { reply: oneshot::Sender<Vec<PeerId>> },
+    ListenAddrs { reply: oneshot::Sender<Vec<Multiaddr>> },
+    Shutdown { reply: oneshot::Sender<()> },
 }
 
 /// A cloneable handle on the swarm task. Dropping every handle stops the task.
@@ -123,15 +94,9 @@ impl NetHandle {
         NetHandle { tx, local_peer_id }
     }
 
-    async fn call<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<T>) -> Command,
-    ) -> Result<T, NetError> {
+    async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, NetError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(make(reply))
-            .await
-            .map_err(|_| NetError::Closed)?;
+        self.tx.send(make(reply)).await.map_err(|_| NetError::Closed)?;
         rx.await.map_err(|_| NetError::Closed)
     }
 
@@ -149,11 +114,7 @@ impl NetHandle {
     pub async fn publish(&self, msg: &GossipMessage) -> Result<(), NetError> {
         let data = wire::encode(msg);
         if data.len() > MAX_GOSSIP_LEN {
-            return Err(NetError::TooLarge {
-                what: "gossip message",
-                len: data.len(),
-                max: MAX_GOSSIP_LEN,
-            });
+            return Err(NetError::TooLarge { what: "gossip message", len: data.len(), max: MAX_GOSSIP_LEN });
         }
         self.call(|reply| Command::Publish { data, reply }).await?
     }
@@ -165,8 +126,7 @@ impl NetHandle {
     /// [`NetError::NotConnected`], [`NetError::Busy`], [`NetError::Request`],
     /// [`NetError::Closed`].
     pub async fn request(&self, peer: PeerId, req: SyncRequest) -> Result<SyncResponse, NetError> {
-        self.call(|reply| Command::Request { peer, req, reply })
-            .await?
+        self.call(|reply| Command::Request { peer, req, reply }).await?
     }
 
     /// Admitted peers with at least one connection, with their regions.

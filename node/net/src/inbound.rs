@@ -22,24 +22,16 @@ use crate::rate::TokenBucket;
 
 /// A refusal with a stable code.
 pub(crate) fn refusal(code: &str, message: &str) -> SyncResponse {
-    SyncResponse::Error {
-        code: code.to_owned(),
-        message: message.to_owned(),
-    }
+    SyncResponse::Error { code: code.to_owned(), message: message.to_owned() }
 }
 
 impl EventLoop {
     pub(crate) fn on_gossip(&mut self, event: gossipsub::Event) {
         match event {
-            gossipsub::Event::Message {
-                propagation_source,
-                message_id,
-                message,
-            } => self.on_gossip_message(propagation_source, message_id, message),
-            gossipsub::Event::SlowPeer {
-                peer_id,
-                failed_messages,
-            } => {
+            gossipsub::Event::Message { propagation_source, message_id, message } => {
+                self.on_gossip_message(propagation_source, message_id, message)
+            }
+            gossipsub::Event::SlowPeer { peer_id, failed_messages } => {
                 debug!(peer = %peer_id, ?failed_messages, "slow gossip peer");
             }
             _ => {}
@@ -66,14 +58,9 @@ impl EventLoop {
         let app = self.app.clone();
         let limit = self.cfg.validation_timeout;
         self.validations.spawn(async move {
-            let verdict = tokio::time::timeout(limit, app.validate_gossip(source, msg))
-                .await
-                .unwrap_or(Validation::Ignore);
-            Validated {
-                id,
-                source,
-                verdict,
-            }
+            let verdict =
+                tokio::time::timeout(limit, app.validate_gossip(source, msg)).await.unwrap_or(Validation::Ignore);
+            Validated { id, source, verdict }
         });
     }
 
@@ -84,10 +71,7 @@ impl EventLoop {
             Validation::Reject(_) => MessageAcceptance::Reject,
             Validation::Ignore => MessageAcceptance::Ignore,
         };
-        self.swarm
-            .behaviour_mut()
-            .gossipsub
-            .report_message_validation_result(id, source, acceptance);
+        self.swarm.behaviour_mut().gossipsub.report_message_validation_result(id, source, acceptance);
         if let Validation::Reject(code) = verdict {
             debug!(peer = %source, message = %id, code, "gossip rejected");
             self.enforce_score(*source);
@@ -97,38 +81,18 @@ impl EventLoop {
     pub(crate) fn on_sync(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
         use request_response::{Event, Message};
         match event {
-            Event::Message {
-                peer,
-                message:
-                    Message::Request {
-                        request, channel, ..
-                    },
-                ..
-            } => self.on_request(peer, request, channel),
-            Event::Message {
-                message:
-                    Message::Response {
-                        request_id,
-                        response,
-                    },
-                ..
-            } => {
+            Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
+                self.on_request(peer, request, channel)
+            }
+            Event::Message { message: Message::Response { request_id, response }, .. } => {
                 if let Some((_, reply)) = self.outbound.remove(&request_id) {
                     let _ = reply.send(Ok(response));
                 }
             }
-            Event::OutboundFailure {
-                peer,
-                request_id,
-                error,
-                ..
-            } => {
+            Event::OutboundFailure { peer, request_id, error, .. } => {
                 debug!(%peer, %error, "sync request failed");
                 if let Some((_, reply)) = self.outbound.remove(&request_id) {
-                    let _ = reply.send(Err(NetError::Request {
-                        peer,
-                        reason: error.to_string(),
-                    }));
+                    let _ = reply.send(Err(NetError::Request { peer, reason: error.to_string() }));
                 }
             }
             Event::InboundFailure { peer, error, .. } => {
@@ -138,32 +102,18 @@ impl EventLoop {
         }
     }
 
-    fn on_request(
-        &mut self,
-        peer: PeerId,
-        req: SyncRequest,
-        channel: ResponseChannel<SyncResponse>,
-    ) {
+    fn on_request(&mut self, peer: PeerId, req: SyncRequest, channel: ResponseChannel<SyncResponse>) {
         // Fail closed: the trust state is asked now, not only when the connection was made.
         let Some(region) = self.admitted_now(&peer) else {
             self.revoke(peer); // the channel is dropped unanswered: no bytes for this peer.
             return;
         };
         let now = Instant::now();
-        let (rate, burst) = (
-            self.cfg.per_peer_requests_per_sec,
-            self.cfg.per_peer_request_burst,
-        );
-        let bucket = self
-            .buckets
-            .entry(peer)
-            .or_insert_with(|| TokenBucket::new(rate, burst, now));
+        let (rate, burst) = (self.cfg.per_peer_requests_per_sec, self.cfg.per_peer_request_burst);
+        let bucket = self.buckets.entry(peer).or_insert_with(|| TokenBucket::new(rate, burst, now));
         if !bucket.try_take(now) {
             debug!(%peer, "sync request rate-limited");
-            self.respond(
-                channel,
-                refusal("rate_limited", "too many requests; slow down"),
-            );
+            self.respond(channel, refusal("rate_limited", "too many requests; slow down"));
             return;
         }
         if self.answers.len() >= self.cfg.max_inflight_requests {
@@ -177,11 +127,7 @@ impl EventLoop {
             let response = tokio::time::timeout(limit, app.handle_request(peer, region, req))
                 .await
                 .unwrap_or_else(|_| refusal("timeout", "request took too long"));
-            Answered {
-                peer,
-                channel,
-                response,
-            }
+            Answered { peer, channel, response }
         });
     }
 
@@ -195,13 +141,7 @@ impl EventLoop {
     }
 
     fn respond(&mut self, channel: ResponseChannel<SyncResponse>, response: SyncResponse) {
-        if self
-            .swarm
-            .behaviour_mut()
-            .sync
-            .send_response(channel, response)
-            .is_err()
-        {
+        if self.swarm.behaviour_mut().sync.send_response(channel, response).is_err() {
             debug!("sync response not sent: stream already closed");
         }
     }

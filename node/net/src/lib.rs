@@ -84,25 +84,18 @@ pub use libp2p::{multiaddr, Multiaddr, PeerId};
 ///
 /// # Errors
 /// [`NetError::Config`] for a bad config, [`NetError::Listen`] when a listener fails.
-pub async fn spawn(
-    config: NetConfig,
-    app: Arc<dyn NetApp>,
-) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
+pub async fn spawn(config: NetConfig, app: Arc<dyn NetApp>) -> Result<(NetHandle, mpsc::Receiver<NetEvent>), NetError> {
     config.validate()?;
     let key = identity::keypair(&config.node_key);
     let behaviour = behaviour::Behaviour::new(&key, &config, app.clone())?;
     let yamux_streams = config.max_yamux_streams;
     let swarm = SwarmBuilder::with_existing_identity(key)
         .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            move || {
-                let mut cfg = yamux::Config::default();
-                cfg.set_max_num_streams(yamux_streams);
-                cfg
-            },
-        )
+        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, move || {
+            let mut cfg = yamux::Config::default();
+            cfg.set_max_num_streams(yamux_streams);
+            cfg
+        })
         .map_err(|e| NetError::Config(format!("noise: {e}")))?
         .with_behaviour(|_| behaviour)
         .map_err(|e| NetError::Config(format!("behaviour: {e}")))?

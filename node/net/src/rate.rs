@@ -14,12 +14,7 @@ pub(crate) struct TokenBucket {
 impl TokenBucket {
     /// A full bucket.
     pub(crate) fn new(rate: f64, burst: u32, now: Instant) -> TokenBucket {
-        TokenBucket {
-            tokens: f64::from(burst),
-            burst: f64::from(burst),
-            rate,
-            last: now,
-        }
+        TokenBucket { tokens: f64::from(burst), burst: f64::from(burst), rate, last: now }
     }
 
     /// Takes one token if there is one.

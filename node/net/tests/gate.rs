@@ -26,10 +26,7 @@ async fn peer_gate_denies_an_unadmitted_dialer() {
 
     for attempt in 1..=5 {
         u.handle.dial(n.addr.clone()).await.unwrap();
-        eventually(T, "N reports the connection denied", || async {
-            n.denied(&u.peer) >= attempt
-        })
-        .await;
+        eventually(T, "N reports the connection denied", || async { n.denied(&u.peer) >= attempt }).await;
         // Whatever U manages to send while its side still thinks it is connected.
         let _ = u.handle.publish(&gossip(b"entry-from-outsider")).await;
         let _ = u.handle.request(n.peer, SyncRequest::Heads).await;
@@ -39,27 +36,14 @@ async fn peer_gate_denies_an_unadmitted_dialer() {
         .events()
         .into_iter()
         .filter_map(|e| match e {
-            NetEvent::ConnectionDenied {
-                peer: Some(p),
-                reason,
-            } if p == u.peer => Some(reason),
+            NetEvent::ConnectionDenied { peer: Some(p), reason } if p == u.peer => Some(reason),
             _ => None,
         })
         .collect();
     assert!(denials.len() >= 5);
-    assert!(
-        denials.iter().all(|r| *r == DenyReason::NotAdmitted),
-        "{denials:?}"
-    );
-    assert_eq!(
-        n.app.calls_from(&u.peer),
-        (0, 0),
-        "the app heard from an unadmitted peer"
-    );
-    assert!(!n
-        .events()
-        .iter()
-        .any(|e| matches!(e, NetEvent::PeerConnected { peer, .. } if *peer == u.peer)));
+    assert!(denials.iter().all(|r| *r == DenyReason::NotAdmitted), "{denials:?}");
+    assert_eq!(n.app.calls_from(&u.peer), (0, 0), "the app heard from an unadmitted peer");
+    assert!(!n.events().iter().any(|e| matches!(e, NetEvent::PeerConnected { peer, .. } if *peer == u.peer)));
     n.handle.shutdown().await;
     u.handle.shutdown().await;
 }
@@ -75,10 +59,7 @@ async fn an_empty_allow_list_admits_nobody() {
     a.handle.dial(e.addr.clone()).await.unwrap();
     eventually(T, "E denies A", || async { e.denied(&a.peer) >= 1 }).await;
     // E dialling A by PeerId is refused before a packet leaves.
-    let addr = a
-        .addr
-        .clone()
-        .with(credfed_net::multiaddr::Protocol::P2p(a.peer));
+    let addr = a.addr.clone().with(credfed_net::multiaddr::Protocol::P2p(a.peer));
     assert!(e.handle.dial(addr).await.is_err());
     assert!(e.handle.connected_peers().await.unwrap().is_empty());
     e.handle.shutdown().await;
@@ -115,16 +96,11 @@ async fn revoked_peer_is_disconnected_and_stays_out() {
         !b.connected().await.contains(&a.peer) && !a.connected().await.contains(&b.peer)
     })
     .await;
-    assert!(b
-        .events()
-        .contains(&NetEvent::AdmissionRevoked { peer: a.peer }));
+    assert!(b.events().contains(&NetEvent::AdmissionRevoked { peer: a.peer }));
 
     let before = b.denied(&a.peer);
     a.handle.dial(b.addr.clone()).await.unwrap();
-    eventually(T, "B denies A's new dial", || async {
-        b.denied(&a.peer) > before
-    })
-    .await;
+    eventually(T, "B denies A's new dial", || async { b.denied(&a.peer) > before }).await;
     assert!(!b.connected().await.contains(&a.peer));
     a.handle.shutdown().await;
     b.handle.shutdown().await;
@@ -151,17 +127,11 @@ async fn recheck_cuts_off_a_silent_revoked_peer() {
 
     b.app.revoke(&a.key);
     assert_eq!(b.handle.recheck_admission().await.unwrap(), vec![a.peer]);
-    eventually(
-        Duration::from_secs(3),
-        "A disconnected on both sides",
-        || async {
-            !b.connected().await.contains(&a.peer) && !a.connected().await.contains(&b.peer)
-        },
-    )
+    eventually(Duration::from_secs(3), "A disconnected on both sides", || async {
+        !b.connected().await.contains(&a.peer) && !a.connected().await.contains(&b.peer)
+    })
     .await;
-    assert!(b
-        .events()
-        .contains(&NetEvent::AdmissionRevoked { peer: a.peer }));
+    assert!(b.events().contains(&NetEvent::AdmissionRevoked { peer: a.peer }));
     assert_eq!(b.connected().await, vec![c.peer], "C is still admitted");
     for n in [a, b, c] {
         n.handle.shutdown().await;
@@ -181,32 +151,15 @@ async fn sync_tick_fires_and_rechecks_admission() {
         app
     };
     let a = start(ka, app("anqing"), |_| {}).await;
-    let b = start(kb, app("luan"), |cfg| {
-        cfg.sync_interval = Duration::from_millis(300)
-    })
-    .await;
+    let b = start(kb, app("luan"), |cfg| cfg.sync_interval = Duration::from_millis(300)).await;
     connect(&a, &b).await;
-    eventually(T, "two sync ticks", || async {
-        b.events()
-            .iter()
-            .filter(|e| **e == NetEvent::SyncTick)
-            .count()
-            >= 2
-    })
-    .await;
-    assert!(
-        b.connected().await.contains(&a.peer),
-        "ticks alone cut nobody off"
-    );
+    eventually(T, "two sync ticks", || async { b.events().iter().filter(|e| **e == NetEvent::SyncTick).count() >= 2 })
+        .await;
+    assert!(b.connected().await.contains(&a.peer), "ticks alone cut nobody off");
 
     b.app.revoke(&a.key);
-    eventually(T, "the tick cuts A off", || async {
-        !b.connected().await.contains(&a.peer)
-    })
-    .await;
-    assert!(b
-        .events()
-        .contains(&NetEvent::AdmissionRevoked { peer: a.peer }));
+    eventually(T, "the tick cuts A off", || async { !b.connected().await.contains(&a.peer) }).await;
+    assert!(b.events().contains(&NetEvent::AdmissionRevoked { peer: a.peer }));
     a.handle.shutdown().await;
     b.handle.shutdown().await;
 }
@@ -227,15 +180,7 @@ async fn per_peer_connection_cap() {
     connect(&a, &b).await;
     a.handle.dial(b.addr.clone()).await.unwrap();
     eventually(T, "B refuses the second connection", || async {
-        b.events().iter().any(|e| {
-            matches!(
-                e,
-                NetEvent::ConnectionDenied {
-                    reason: DenyReason::Limit(_),
-                    ..
-                }
-            )
-        })
+        b.events().iter().any(|e| matches!(e, NetEvent::ConnectionDenied { reason: DenyReason::Limit(_), .. }))
     })
     .await;
     assert_eq!(b.connected().await, vec![a.peer]);

@@ -26,44 +26,23 @@ async fn round_trip_carries_the_region_and_oversize_responses_are_refused() {
     connect(&a, &b).await;
 
     let resp = a.handle.request(b.peer, SyncRequest::Heads).await.unwrap();
-    let SyncResponse::Heads { heads, .. } = resp else {
-        panic!("unexpected {resp:?}")
-    };
+    let SyncResponse::Heads { heads, .. } = resp else { panic!("unexpected {resp:?}") };
     assert_eq!(heads.get(&"luan".parse().unwrap()), Some(&7));
     let reqs = b.app.requests.lock().unwrap().clone();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].0, a.peer);
-    assert_eq!(
-        reqs[0].1.as_str(),
-        "anqing",
-        "the node is told the requester's region"
-    );
+    assert_eq!(reqs[0].1.as_str(), "anqing", "the node is told the requester's region");
 
     // B's app produces more than MAX_RESPONSE_LEN: the codec refuses to send it and A gets
     // an error, not a truncated or oversize answer.
-    let err = a
-        .handle
-        .request(
-            b.peer,
-            SyncRequest::Objects {
-                ids: vec![ObjectId([1; 32])],
-            },
-        )
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, NetError::Request { peer, .. } if peer == b.peer),
-        "{err:?}"
-    );
+    let err = a.handle.request(b.peer, SyncRequest::Objects { ids: vec![ObjectId([1; 32])] }).await.unwrap_err();
+    assert!(matches!(err, NetError::Request { peer, .. } if peer == b.peer), "{err:?}");
     // The connection survives a refused response.
     assert!(a.handle.request(b.peer, SyncRequest::Heads).await.is_ok());
 
     // Requests go only to connected peers.
     let stranger = credfed_net::peer_id_of(&new_key().public());
-    assert!(matches!(
-        a.handle.request(stranger, SyncRequest::Heads).await,
-        Err(NetError::NotConnected(_))
-    ));
+    assert!(matches!(a.handle.request(stranger, SyncRequest::Heads).await, Err(NetError::NotConnected(_))));
     a.handle.shutdown().await;
     b.handle.shutdown().await;
 }
@@ -71,11 +50,7 @@ async fn round_trip_carries_the_region_and_oversize_responses_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flooding_peer_is_rate_limited_while_another_is_served() {
     let (ka, kb, kc) = (new_key(), new_key(), new_key());
-    let keys = [
-        (ka.public(), "anqing"),
-        (kb.public(), "luan"),
-        (kc.public(), "xinyang"),
-    ];
+    let keys = [(ka.public(), "anqing"), (kb.public(), "luan"), (kc.public(), "xinyang")];
     let a = start(ka, admitting("anqing", &keys), |_| {}).await;
     let b = start(kb, admitting("luan", &keys), |cfg| {
         cfg.per_peer_requests_per_sec = 0.2;
@@ -88,22 +63,13 @@ async fn a_flooding_peer_is_rate_limited_while_another_is_served() {
 
     let flood = (0..30).map(|_| a.handle.request(b.peer, SyncRequest::Heads));
     let answers = futures::future::join_all(flood).await;
-    let limited = answers
-        .iter()
-        .filter(|r| matches!(r, Ok(SyncResponse::Error { code, .. }) if code == "rate_limited"))
-        .count();
-    let served = answers
-        .iter()
-        .filter(|r| matches!(r, Ok(SyncResponse::Heads { .. })))
-        .count();
+    let limited =
+        answers.iter().filter(|r| matches!(r, Ok(SyncResponse::Error { code, .. }) if code == "rate_limited")).count();
+    let served = answers.iter().filter(|r| matches!(r, Ok(SyncResponse::Heads { .. }))).count();
     assert_eq!(limited + served, 30, "{answers:?}");
     assert!(served <= 8, "burst 5 at 0.2/s, yet {served} served");
     assert!(limited >= 22);
-    assert_eq!(
-        b.app.calls_from(&a.peer).1,
-        served,
-        "rate-limited requests never reach the app"
-    );
+    assert_eq!(b.app.calls_from(&a.peer).1, served, "rate-limited requests never reach the app");
 
     // C has its own bucket.
     for _ in 0..3 {

@@ -51,10 +51,7 @@ impl TestApp {
     }
 
     pub fn admit(&self, key: PublicKey, region: &str) {
-        self.admitted
-            .lock()
-            .unwrap()
-            .insert(key, region.parse().unwrap());
+        self.admitted.lock().unwrap().insert(key, region.parse().unwrap());
     }
 
     pub fn revoke(&self, key: &PublicKey) {
@@ -63,30 +60,13 @@ impl TestApp {
 
     /// Gossip validations and requests that came from `peer`.
     pub fn calls_from(&self, peer: &PeerId) -> (usize, usize) {
-        let g = self
-            .seen
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|s| s.from == *peer)
-            .count();
-        let r = self
-            .requests
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|(p, _, _)| p == peer)
-            .count();
+        let g = self.seen.lock().unwrap().iter().filter(|s| s.from == *peer).count();
+        let r = self.requests.lock().unwrap().iter().filter(|(p, _, _)| p == peer).count();
         (g, r)
     }
 
     pub fn seen_entry(&self, entry: &[u8]) -> Option<Seen> {
-        self.seen
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|s| s.entry == entry)
-            .cloned()
+        self.seen.lock().unwrap().iter().find(|s| s.entry == entry).cloned()
     }
 }
 
@@ -100,13 +80,7 @@ impl NetApp for TestApp {
             let entry = msg.entry.0.clone();
             let idx = {
                 let mut seen = self.seen.lock().unwrap();
-                seen.push(Seen {
-                    from,
-                    entry: entry.clone(),
-                    started: Instant::now(),
-                    done: None,
-                    verdict: None,
-                });
+                seen.push(Seen { from, entry: entry.clone(), started: Instant::now(), done: None, verdict: None });
                 seen.len() - 1
             };
             tokio::time::sleep(self.validate_delay).await;
@@ -122,25 +96,14 @@ impl NetApp for TestApp {
         })
     }
 
-    fn handle_request(
-        &self,
-        from: PeerId,
-        region: RegionId,
-        req: SyncRequest,
-    ) -> BoxFuture<'_, SyncResponse> {
+    fn handle_request(&self, from: PeerId, region: RegionId, req: SyncRequest) -> BoxFuture<'_, SyncResponse> {
         Box::pin(async move {
-            self.requests
-                .lock()
-                .unwrap()
-                .push((from, region, req.clone()));
+            self.requests.lock().unwrap().push((from, region, req.clone()));
             match req {
-                SyncRequest::Objects { .. } if self.oversize_objects => SyncResponse::Objects {
-                    envelopes: (0..140).map(|_| ByteBuf(vec![7u8; 48 * 1024])).collect(),
-                },
-                _ => SyncResponse::Heads {
-                    heads: BTreeMap::from([(self.region.clone(), 7)]),
-                    equivocations: vec![],
-                },
+                SyncRequest::Objects { .. } if self.oversize_objects => {
+                    SyncResponse::Objects { envelopes: (0..140).map(|_| ByteBuf(vec![7u8; 48 * 1024])).collect() }
+                }
+                _ => SyncResponse::Heads { heads: BTreeMap::from([(self.region.clone(), 7)]), equivocations: vec![] },
             }
         })
     }
@@ -162,13 +125,7 @@ impl TestNode {
     }
 
     pub async fn connected(&self) -> Vec<PeerId> {
-        self.handle
-            .connected_peers()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|(p, _)| p)
-            .collect()
+        self.handle.connected_peers().await.unwrap().into_iter().map(|(p, _)| p).collect()
     }
 
     pub fn denied(&self, peer: &PeerId) -> usize {
@@ -208,14 +165,7 @@ pub async fn start(key: SecretKey, app: TestApp, tweak: impl FnOnce(&mut NetConf
             log.lock().unwrap().push(e);
         }
     });
-    TestNode {
-        handle,
-        app,
-        key: public,
-        peer: credfed_net::peer_id_of(&public),
-        addr,
-        events,
-    }
+    TestNode { handle, app, key: public, peer: credfed_net::peer_id_of(&public), addr, events }
 }
 
 /// Polls `cond` every 25 ms until it holds; panics with `what` after `limit`.
@@ -229,10 +179,7 @@ where
         if cond().await {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for: {what}"
-        );
+        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for: {what}");
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -240,19 +187,12 @@ where
 /// Dials `to` from `from` and waits until both list each other.
 pub async fn connect(from: &TestNode, to: &TestNode) {
     from.handle.dial(to.addr.clone()).await.unwrap();
-    eventually(
-        Duration::from_secs(5),
-        "connection in both directions",
-        || async {
-            from.connected().await.contains(&to.peer) && to.connected().await.contains(&from.peer)
-        },
-    )
+    eventually(Duration::from_secs(5), "connection in both directions", || async {
+        from.connected().await.contains(&to.peer) && to.connected().await.contains(&from.peer)
+    })
     .await;
 }
 
 pub fn gossip(entry: &[u8]) -> GossipMessage {
-    GossipMessage {
-        entry: ByteBuf(entry.to_vec()),
-        envelope: None,
-    }
+    GossipMessage { entry: ByteBuf(entry.to_vec()), envelope: None }
 }
