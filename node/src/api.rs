@@ -67,10 +67,7 @@ pub struct App {
 impl App {
     /// A new app.
     pub fn new(ingest: Ingest, cfg: ApiConfig) -> App {
-        App {
-            ingest,
-            cfg: Arc::new(cfg),
-        }
+        App { ingest, cfg: Arc::new(cfg) }
     }
     /// Shared state.
     pub fn state(&self) -> &Arc<State> {
@@ -104,23 +101,18 @@ impl Ctx {
             .get(name)
             .map(|v| {
                 v.parse().map_err(|_| {
-                    ApiError::bad_request("invalid_query", format!("invalid value for {name}"))
-                        .field(name)
+                    ApiError::bad_request("invalid_query", format!("invalid value for {name}")).field(name)
                 })
             })
             .transpose()
     }
     /// Token id for audit entries.
     pub fn token_id(&self) -> String {
-        self.principal
-            .as_ref()
-            .map_or_else(|| "none".into(), |p| p.token_id.clone())
+        self.principal.as_ref().map_or_else(|| "none".into(), |p| p.token_id.clone())
     }
     /// Whether the caller holds the `audit` scope.
     pub fn is_auditor(&self) -> bool {
-        self.principal
-            .as_ref()
-            .is_some_and(|p| p.scope == tokens::Scope::Audit)
+        self.principal.as_ref().is_some_and(|p| p.scope == tokens::Scope::Audit)
     }
 }
 
@@ -129,8 +121,7 @@ pub fn json<T: Serialize>(status: StatusCode, v: &T) -> Resp {
     let body = serde_json::to_vec(v).expect("JSON values serialize");
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
@@ -138,8 +129,7 @@ pub fn json<T: Serialize>(status: StatusCode, v: &T) -> Resp {
 pub fn text(status: StatusCode, s: String, ctype: &'static str) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from(s)));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
     r
 }
 
@@ -164,14 +154,9 @@ async fn handle(app: App, listener: Listener, req: Request<Incoming>) -> Resp {
     let m = &app.state().metrics;
     let route_label = template.unwrap_or("unmatched");
     m.http_requests
-        .get_or_create(&vec![
-            ("route".into(), route_label.into()),
-            ("status".into(), status.to_string()),
-        ])
+        .get_or_create(&vec![("route".into(), route_label.into()), ("status".into(), status.to_string())])
         .inc();
-    m.http_seconds
-        .get_or_create(&Metrics::label("route", route_label))
-        .observe(started.elapsed().as_secs_f64());
+    m.http_seconds.get_or_create(&Metrics::label("route", route_label)).observe(started.elapsed().as_secs_f64());
     tracing::info!(%method, route = route_label, status, ms = started.elapsed().as_millis() as u64, token = token_id.as_deref().unwrap_or("-"), "http");
     if template.is_none() {
         tracing::debug!(path = %path.chars().take(200).collect::<String>(), "no route");
@@ -187,11 +172,8 @@ async fn route(
     let path = req.uri().path().to_string();
     let (found, method_ok) = routes::find(req.method(), &path);
     let Some((r, params)) = found else {
-        let e = if method_ok {
-            ApiError::method_not_allowed()
-        } else {
-            ApiError::not_found("no_route", "no such route")
-        };
+        let e =
+            if method_ok { ApiError::method_not_allowed() } else { ApiError::not_found("no_route", "no such route") };
         return (Err(e), None, None);
     };
     let admin_route = r.path.starts_with("/v1/admin") || r.id == RouteId::Metrics;
@@ -200,46 +182,20 @@ async fn route(
         Listener::Public => r.id != RouteId::Metrics && (!admin_route || app.cfg.admin_routes),
     };
     if !allowed {
-        return (
-            Err(ApiError::not_found(
-                "no_route",
-                "not served on this listener",
-            )),
-            Some(r.path),
-            None,
-        );
+        return (Err(ApiError::not_found("no_route", "not served on this listener")), Some(r.path), None);
     }
-    let auth = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let auth = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
     let principal = match tokens::authenticate(app.state(), auth, r.need) {
         Ok(p) => p,
-        Err(AuthError::Unauthenticated) => {
-            return (Err(ApiError::unauthorized()), Some(r.path), None)
-        }
-        Err(AuthError::Forbidden) => {
-            return (
-                Err(ApiError::forbidden(r.need.describe())),
-                Some(r.path),
-                None,
-            )
-        }
+        Err(AuthError::Unauthenticated) => return (Err(ApiError::unauthorized()), Some(r.path), None),
+        Err(AuthError::Forbidden) => return (Err(ApiError::forbidden(r.need.describe())), Some(r.path), None),
     };
     let token_id = principal.as_ref().map(|p| p.token_id.clone());
     let query = parse_query(req.uri().query());
-    let content_type = req
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let max = app.cfg.max_body_bytes;
-    let declared = req
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max) {
         return (Err(ApiError::too_large(max)), Some(r.path), token_id);
     }
@@ -250,33 +206,18 @@ async fn route(
         }
         Err(_) => {
             return (
-                Err(ApiError::bad_request(
-                    "body_read_failed",
-                    "could not read the request body",
-                )),
+                Err(ApiError::bad_request("body_read_failed", "could not read the request body")),
                 Some(r.path),
                 token_id,
             )
         }
     };
-    let ctx = Ctx {
-        app,
-        principal,
-        params,
-        query,
-        content_type,
-        body,
-    };
+    let ctx = Ctx { app, principal, params, query, content_type, body };
     (routes::dispatch(r.id, ctx).await, Some(r.path), token_id)
 }
 
 /// Serves `listener` until `stop` turns true, then drains connections (at most 10 s).
-pub async fn serve(
-    listener: TcpListener,
-    app: App,
-    which: Listener,
-    mut stop: watch::Receiver<bool>,
-) {
+pub async fn serve(listener: TcpListener, app: App, which: Listener, mut stop: watch::Receiver<bool>) {
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(app.cfg.max_connections.max(1)));
     let timeout = Duration::from_secs(app.cfg.header_read_timeout_secs.max(1));
@@ -309,10 +250,7 @@ pub async fn serve(
         });
     }
     drop(listener);
-    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await.is_err() {
         tracing::warn!("connections still open after 10 s; closing");
     }
 }

@@ -18,12 +18,12 @@ use std::sync::atomic::Ordering;
 use credfed_protocol::audit::AuditEvent;
 
 use crate::ingest::Ingest;
-use crate::shim::checkpoint::{sign_checkpoint, Checkpoint};
-use crate::shim::merkle::{
-    leaf_hash, try_consistency_proof_by, try_inclusion_proof_by, Frontier, Hash, ProofError,
-};
 use crate::state::State;
 use crate::store::{AuditLeaf, CheckpointState, MetaWrite, Store, StoreError};
+use credfed_protocol::checkpoint::{sign_checkpoint, Checkpoint};
+use credfed_protocol::merkle::{
+    leaf_hash, try_consistency_proof_by, try_inclusion_proof_by, Frontier, Hash, ProofError,
+};
 
 /// Most entries returned by one `entries` call.
 pub const MAX_ENTRIES: u64 = 1000;
@@ -41,9 +41,7 @@ pub enum AuditError {
         index: u64,
     },
     /// The rebuilt root differs from the writer's frontier.
-    #[error(
-        "rebuilt audit root differs from the stored frontier at size {size}; refusing to sign"
-    )]
+    #[error("rebuilt audit root differs from the stored frontier at size {size}; refusing to sign")]
     RootMismatch {
         /// Size compared.
         size: u64,
@@ -82,10 +80,7 @@ pub fn durable_size(state: &State) -> u64 {
 /// # Errors
 /// [`AuditError`]; on a leaf or root mismatch nothing is signed.
 pub fn checkpoint(state: &State, ingest: &Ingest) -> Result<CheckpointState, AuditError> {
-    let _guard = state
-        .checkpoint_lock
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
+    let _guard = state.checkpoint_lock.lock().unwrap_or_else(|p| p.into_inner());
     let store = &*state.store;
     let size = durable_size(state);
     let prev = store.checkpoint()?;
@@ -114,24 +109,13 @@ pub fn checkpoint(state: &State, ingest: &Ingest) -> Result<CheckpointState, Aud
         state.metrics.audit_leaf_mismatch.inc();
         return Err(AuditError::RootMismatch { size });
     }
-    let cp = Checkpoint {
-        origin: origin_line(state.region.as_str()),
-        size,
-        root,
-        extensions: Vec::new(),
-    };
+    let cp = Checkpoint { origin: origin_line(state.region.as_str()), size, root, extensions: Vec::new() };
     let note = sign_checkpoint(&cp, state.region.as_str(), &state.node_key)
-        .map_err(|e| AuditError::Range(e.to_string()))?;
-    let st = CheckpointState {
-        note,
-        size,
-        root,
-        frontier_size: frontier.size(),
-        frontier_nodes: frontier.nodes().to_vec(),
-    };
-    ingest
-        .admin_blocking(vec![MetaWrite::Checkpoint(st.clone())], None)
-        .map_err(|e| StoreError::Io(e.to_string()))?;
+        .map_err(|e| AuditError::Range(e.to_string()))?
+        .to_text();
+    let st =
+        CheckpointState { note, size, root, frontier_size: frontier.size(), frontier_nodes: frontier.nodes().to_vec() };
+    ingest.admin_blocking(vec![MetaWrite::Checkpoint(st.clone())], None).map_err(|e| StoreError::Io(e.to_string()))?;
     Ok(st)
 }
 
@@ -139,14 +123,8 @@ pub fn checkpoint(state: &State, ingest: &Ingest) -> Result<CheckpointState, Aud
 ///
 /// # Errors
 /// [`AuditError`].
-pub fn entries(
-    state: &State,
-    start: u64,
-    end: u64,
-) -> Result<Vec<(AuditLeaf, Option<AuditEvent>)>, AuditError> {
-    let end = end
-        .min(durable_size(state))
-        .min(start.saturating_add(MAX_ENTRIES));
+pub fn entries(state: &State, start: u64, end: u64) -> Result<Vec<(AuditLeaf, Option<AuditEvent>)>, AuditError> {
+    let end = end.min(durable_size(state)).min(start.saturating_add(MAX_ENTRIES));
     let mut out = Vec::new();
     for i in start..end {
         let l = leaf(&*state.store, i)?;
@@ -176,9 +154,7 @@ pub fn root_at(state: &State, size: u64) -> Result<Hash, AuditError> {
 fn check_size(state: &State, size: u64) -> Result<(), AuditError> {
     let d = durable_size(state);
     if size > d {
-        return Err(AuditError::Range(format!(
-            "size {size} is beyond the log size {d}"
-        )));
+        return Err(AuditError::Range(format!("size {size} is beyond the log size {d}")));
     }
     Ok(())
 }
@@ -187,11 +163,7 @@ fn check_size(state: &State, size: u64) -> Result<(), AuditError> {
 ///
 /// # Errors
 /// [`AuditError::Range`] for bad parameters.
-pub fn inclusion(
-    state: &State,
-    index: u64,
-    size: u64,
-) -> Result<(Vec<Hash>, Hash, Hash), AuditError> {
+pub fn inclusion(state: &State, index: u64, size: u64) -> Result<(Vec<Hash>, Hash, Hash), AuditError> {
     check_size(state, size)?;
     let store = &*state.store;
     let proof = try_inclusion_proof_by(size, index, |i| leaf(store, i).map(|l| l.hash))?;
@@ -202,11 +174,7 @@ pub fn inclusion(
 ///
 /// # Errors
 /// [`AuditError::Range`] for bad parameters.
-pub fn consistency(
-    state: &State,
-    from: u64,
-    to: u64,
-) -> Result<(Vec<Hash>, Hash, Hash), AuditError> {
+pub fn consistency(state: &State, from: u64, to: u64) -> Result<(Vec<Hash>, Hash, Hash), AuditError> {
     check_size(state, to)?;
     let store = &*state.store;
     let proof = try_consistency_proof_by(from, to, |i| leaf(store, i).map(|l| l.hash))?;

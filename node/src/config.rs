@@ -126,11 +126,7 @@ pub struct P2pConfig {
 
 impl Default for P2pConfig {
     fn default() -> P2pConfig {
-        P2pConfig {
-            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-            bootstrap: Vec::new(),
-            max_peers: 64,
-        }
+        P2pConfig { listen: vec!["/ip4/127.0.0.1/tcp/0".into()], bootstrap: Vec::new(), max_peers: 64 }
     }
 }
 
@@ -190,12 +186,7 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> StoreConfig {
-        StoreConfig {
-            path: PathBuf::from("store"),
-            cache_mb: 128,
-            fsync: true,
-            queue: 4096,
-        }
+        StoreConfig { path: PathBuf::from("store"), cache_mb: 128, fsync: true, queue: 4096 }
     }
 }
 
@@ -222,10 +213,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> LogConfig {
-        LogConfig {
-            format: LogFormat::Human,
-            filter: "info".into(),
-        }
+        LogConfig { format: LogFormat::Human, filter: "info".into() }
     }
 }
 
@@ -235,14 +223,9 @@ impl NodeConfig {
     /// # Errors
     /// [`ConfigError`] naming the file and, for bad content, the key.
     pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.into(),
-            source,
-        })?;
-        let mut cfg = NodeConfig::parse(&text).map_err(|message| ConfigError::Invalid {
-            path: path.into(),
-            message,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let mut cfg =
+            NodeConfig::parse(&text).map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
         cfg.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         if cfg.base_dir.as_os_str().is_empty() {
             cfg.base_dir = PathBuf::from(".");
@@ -310,8 +293,7 @@ mod tests {
     fn unknown_key_is_named() {
         let e = NodeConfig::parse(&format!("{MIN}[api]\nlisten_addr = \"x\"\n")).unwrap_err();
         assert!(e.contains("listen_addr"), "{e}");
-        let e =
-            NodeConfig::parse("region = \"Bad Region\"\n[keys]\nnode_key = \"k\"\n").unwrap_err();
+        let e = NodeConfig::parse("region = \"Bad Region\"\n[keys]\nnode_key = \"k\"\n").unwrap_err();
         assert!(e.contains("region"), "{e}");
     }
 }

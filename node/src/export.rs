@@ -54,10 +54,7 @@ pub fn bundle(ingest: &Ingest, from: u64, to: Option<u64>) -> Result<Vec<u8>, Ap
     let cp = audit::checkpoint(st, ingest)?;
     let to = to.unwrap_or(cp.size).min(cp.size);
     if from > to {
-        return Err(ApiError::unprocessable(
-            "invalid_range",
-            format!("from {from} > to {to}"),
-        ));
+        return Err(ApiError::unprocessable("invalid_range", format!("from {from} > to {to}")));
     }
     let mut b = Bundle {
         version: BUNDLE_VERSION,
@@ -75,9 +72,7 @@ pub fn bundle(ingest: &Ingest, from: u64, to: Option<u64>) -> Result<Vec<u8>, Ap
     let mut named: Vec<ObjectId> = Vec::new();
     let mut seqs: Vec<u64> = Vec::new();
     for i in 0..cp.size {
-        let l = store
-            .audit_leaf(i)?
-            .ok_or_else(|| ApiError::unavailable(format!("audit leaf {i} missing")))?;
+        let l = store.audit_leaf(i)?.ok_or_else(|| ApiError::unavailable(format!("audit leaf {i} missing")))?;
         b.leaf_hashes.push(ByteBuf(l.hash.to_vec()));
         if i >= from && i < to {
             match AuditEvent::decode(&l.bytes) {
@@ -106,8 +101,7 @@ pub fn bundle(ingest: &Ingest, from: u64, to: Option<u64>) -> Result<Vec<u8>, Ap
         }
     }
     for (r, k) in store.anchors()? {
-        b.anchors
-            .push((r.to_string(), ByteBuf(k.as_bytes().to_vec())));
+        b.anchors.push((r.to_string(), ByteBuf(k.as_bytes().to_vec())));
     }
     let mut out = Vec::new();
     ciborium::ser::into_writer(&b, &mut out).map_err(|e| ApiError::unavailable(e.to_string()))?;

@@ -84,13 +84,7 @@ pub struct IngestError {
 impl IngestError {
     /// A new error.
     pub fn new(class: ErrorClass, code: &str, message: impl Into<String>) -> IngestError {
-        IngestError {
-            class,
-            code: code.into(),
-            message: message.into(),
-            field: None,
-            earliest: None,
-        }
+        IngestError { class, code: code.into(), message: message.into(), field: None, earliest: None }
     }
     /// With a field.
     pub fn field(mut self, f: impl Into<String>) -> IngestError {
@@ -101,30 +95,16 @@ impl IngestError {
 
 impl From<StoreError> for IngestError {
     fn from(e: StoreError) -> IngestError {
-        IngestError::new(
-            ErrorClass::Unavailable,
-            "storage_unavailable",
-            e.to_string(),
-        )
+        IngestError::new(ErrorClass::Unavailable, "storage_unavailable", e.to_string())
     }
 }
 
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, IngestError>>;
 
 pub(crate) enum Cmd {
-    Ingest {
-        obj: Box<VerifiedObject>,
-        source: Source,
-        reply: Reply<Accepted>,
-    },
-    Audit {
-        event: AuditEvent,
-    },
-    Admin {
-        writes: Vec<MetaWrite>,
-        event: Option<AuditEvent>,
-        reply: Reply<()>,
-    },
+    Ingest { obj: Box<VerifiedObject>, source: Source, reply: Reply<Accepted> },
+    Audit { event: AuditEvent },
+    Admin { writes: Vec<MetaWrite>, event: Option<AuditEvent>, reply: Reply<()> },
     Stop,
 }
 
@@ -172,16 +152,7 @@ impl Ingest {
             .name("credfed-writer".into())
             .spawn(move || w.run(rx))
             .map_err(|e| StoreError::Io(format!("spawn writer: {e}")))?;
-        Ok((
-            Ingest {
-                tx: tx.clone(),
-                state,
-            },
-            IngestWorker {
-                tx,
-                thread: Some(thread),
-            },
-        ))
+        Ok((Ingest { tx: tx.clone(), state }, IngestWorker { tx, thread: Some(thread) }))
     }
 
     /// Shared state.
@@ -192,16 +163,12 @@ impl Ingest {
     fn send(&self, cmd: Cmd) -> Result<(), IngestError> {
         match self.tx.try_send(cmd) {
             Ok(()) => Ok(()),
-            Err(TrySendError::Full(_)) => Err(IngestError::new(
-                ErrorClass::Busy,
-                "busy",
-                "ingest queue full, retry later",
-            )),
-            Err(TrySendError::Disconnected(_)) => Err(IngestError::new(
-                ErrorClass::Unavailable,
-                "shutting_down",
-                "the node is shutting down",
-            )),
+            Err(TrySendError::Full(_)) => {
+                Err(IngestError::new(ErrorClass::Busy, "busy", "ingest queue full, retry later"))
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                Err(IngestError::new(ErrorClass::Unavailable, "shutting_down", "the node is shutting down"))
+            }
         }
     }
 
@@ -216,16 +183,9 @@ impl Ingest {
                 ObjectError::Body(BodyError::Field { source, .. }) => Some(source.field),
                 _ => None,
             };
-            let class = if code == "bad_signature" || field.is_some() {
-                ErrorClass::Rule
-            } else {
-                ErrorClass::Malformed
-            };
-            self.state
-                .metrics
-                .rejected
-                .get_or_create(&crate::metrics::Metrics::label("code", code))
-                .inc();
+            let class =
+                if code == "bad_signature" || field.is_some() { ErrorClass::Rule } else { ErrorClass::Malformed };
+            self.state.metrics.rejected.get_or_create(&crate::metrics::Metrics::label("code", code)).inc();
             let event = AuditEvent::Rejected {
                 at: self.state.now(),
                 bytes_hash: ObjectId::of(bytes),
@@ -252,11 +212,7 @@ impl Ingest {
         source: Source,
     ) -> Result<oneshot::Receiver<Result<Accepted, IngestError>>, IngestError> {
         let (reply, rx) = oneshot::channel();
-        self.send(Cmd::Ingest {
-            obj: Box::new(obj),
-            source,
-            reply,
-        })?;
+        self.send(Cmd::Ingest { obj: Box::new(obj), source, reply })?;
         Ok(rx)
     }
 
@@ -273,9 +229,7 @@ impl Ingest {
         })
         .await
         .map_err(|e| IngestError::new(ErrorClass::Unavailable, "internal", e.to_string()))??;
-        rx.await.map_err(|_| {
-            IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped")
-        })?
+        rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
     }
 
     /// The whole pipeline from bytes, for blocking callers (init, tests, benches).
@@ -285,9 +239,7 @@ impl Ingest {
     pub fn submit_blocking(&self, bytes: &[u8], source: Source) -> Result<Accepted, IngestError> {
         let obj = self.open(bytes, &source)?;
         let rx = self.enqueue(obj, source)?;
-        rx.blocking_recv().map_err(|_| {
-            IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped")
-        })?
+        rx.blocking_recv().map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
     }
 
     /// Appends an audit event without waiting (query served…). Dropped with a log line when
@@ -302,39 +254,19 @@ impl Ingest {
     ///
     /// # Errors
     /// [`IngestError`].
-    pub async fn admin(
-        &self,
-        writes: Vec<MetaWrite>,
-        event: Option<AuditEvent>,
-    ) -> Result<(), IngestError> {
+    pub async fn admin(&self, writes: Vec<MetaWrite>, event: Option<AuditEvent>) -> Result<(), IngestError> {
         let (reply, rx) = oneshot::channel();
-        self.send(Cmd::Admin {
-            writes,
-            event,
-            reply,
-        })?;
-        rx.await.map_err(|_| {
-            IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped")
-        })?
+        self.send(Cmd::Admin { writes, event, reply })?;
+        rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
     }
 
     /// Blocking form of [`Ingest::admin`].
     ///
     /// # Errors
     /// [`IngestError`].
-    pub fn admin_blocking(
-        &self,
-        writes: Vec<MetaWrite>,
-        event: Option<AuditEvent>,
-    ) -> Result<(), IngestError> {
+    pub fn admin_blocking(&self, writes: Vec<MetaWrite>, event: Option<AuditEvent>) -> Result<(), IngestError> {
         let (reply, rx) = oneshot::channel();
-        self.send(Cmd::Admin {
-            writes,
-            event,
-            reply,
-        })?;
-        rx.blocking_recv().map_err(|_| {
-            IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped")
-        })?
+        self.send(Cmd::Admin { writes, event, reply })?;
+        rx.blocking_recv().map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
     }
 }

@@ -34,15 +34,6 @@ use crate::tokens::{self, Scope as TokenScope};
 /// Validity of the delegations written at init (two years).
 pub const DELEGATION_SECS: u64 = 2 * 365 * 86_400;
 
-/// Known regions: (id, name, division code). Replaced by `protocol::division` when it lands.
-pub const KNOWN: &[(&str, &str, &str)] = &[
-    ("xinyang", "信阳市", "411500"),
-    ("suzhou", "苏州市", "320500"),
-    ("luan", "六安市", "341500"),
-    ("anqing", "安庆市", "340800"),
-    ("huanggang", "黄冈市", "421100"),
-];
-
 /// What `init` needs.
 #[derive(Clone, Debug)]
 pub struct InitOptions {
@@ -113,14 +104,7 @@ pub fn all_scopes() -> Vec<Scope> {
     s
 }
 
-fn delegation(
-    region: &RegionId,
-    key: &SecretKey,
-    role: Role,
-    name: &str,
-    scopes: Vec<Scope>,
-    now: u64,
-) -> Body {
+fn delegation(region: &RegionId, key: &SecretKey, role: Role, name: &str, scopes: Vec<Scope>, now: u64) -> Body {
     Body::Delegation(DelegationBody {
         region: region.clone(),
         signed_at: now,
@@ -144,13 +128,10 @@ pub fn init(o: &InitOptions) -> Result<Access, InitError> {
         return Err(InitError::Exists(dir.clone()));
     }
     std::fs::create_dir_all(dir.join("keys")).map_err(other)?;
-    let known = KNOWN.iter().find(|k| k.0 == o.region.as_str());
-    let name = known.map_or_else(|| o.region.to_string(), |k| k.1.to_string());
-    let (root, node, auth) = (
-        SecretKey::generate(&mut OsRng),
-        SecretKey::generate(&mut OsRng),
-        SecretKey::generate(&mut OsRng),
-    );
+    let known = credfed_protocol::division::known_region(o.region.as_str());
+    let name = known.map_or_else(|| o.region.to_string(), |k| k.name_zh.to_string());
+    let (root, node, auth) =
+        (SecretKey::generate(&mut OsRng), SecretKey::generate(&mut OsRng), SecretKey::generate(&mut OsRng));
     keyfile::write_key(&dir.join("keys/root.key"), &root).map_err(other)?;
     keyfile::write_key(&dir.join("keys/node.key"), &node).map_err(other)?;
     keyfile::write_key(&dir.join("keys/authority-1.key"), &auth).map_err(other)?;
@@ -158,24 +139,20 @@ pub fn init(o: &InitOptions) -> Result<Access, InitError> {
     match &o.person_secret_file {
         Some(p) => {
             let s = keyfile::read_hex_secret(p).map_err(other)?;
-            keyfile::write_secret(&secret_path, format!("{}\n", hex::encode(&*s)).as_bytes())
-                .map_err(other)?;
+            keyfile::write_secret(&secret_path, format!("{}\n", hex::encode(&*s)).as_bytes()).map_err(other)?;
         }
         None => {
             let mut s = zeroize::Zeroizing::new([0u8; 32]);
             OsRng.fill_bytes(&mut *s);
-            keyfile::write_secret(&secret_path, format!("{}\n", hex::encode(*s)).as_bytes())
-                .map_err(other)?;
+            keyfile::write_secret(&secret_path, format!("{}\n", hex::encode(*s)).as_bytes()).map_err(other)?;
         }
     }
     let authority_name = format!("{name}公共信用信息中心");
-    let mut cfg: NodeConfig = NodeConfig::parse(&format!(
-        "region = \"{}\"\n[keys]\nnode_key = \"keys/node.key\"\n",
-        o.region
-    ))
-    .map_err(InitError::Other)?;
+    let mut cfg: NodeConfig =
+        NodeConfig::parse(&format!("region = \"{}\"\n[keys]\nnode_key = \"keys/node.key\"\n", o.region))
+            .map_err(InitError::Other)?;
     cfg.region_name = Some(name.clone());
-    cfg.division_code = known.map(|k| k.2.to_string());
+    cfg.division_code = known.map(|k| k.division.to_string());
     cfg.api.listen = o.api_listen;
     cfg.admin.listen = o.admin_listen;
     if let Some(p) = &o.p2p_listen {
@@ -183,18 +160,11 @@ pub fn init(o: &InitOptions) -> Result<Access, InitError> {
     }
     cfg.keys = KeysConfig {
         node_key: "keys/node.key".into(),
-        authorities: vec![AuthorityKeyConfig {
-            name: authority_name.clone(),
-            file: "keys/authority-1.key".into(),
-        }],
+        authorities: vec![AuthorityKeyConfig { name: authority_name.clone(), file: "keys/authority-1.key".into() }],
     };
     cfg.federation.person_secret_file = Some("keys/person.secret".into());
     cfg.base_dir = dir.clone();
-    let toml = format!(
-        "# credfed node of {} ({name}). Written by `credfed-node init`.\n{}",
-        o.region,
-        cfg.to_toml()
-    );
+    let toml = format!("# credfed node of {} ({name}). Written by `credfed-node init`.\n{}", o.region, cfg.to_toml());
     keyfile::write_public(&dir.join("node.toml"), toml.as_bytes()).map_err(other)?;
 
     let store = open_store(&cfg, true).map_err(other)?;
@@ -202,27 +172,16 @@ pub fn init(o: &InitOptions) -> Result<Access, InitError> {
     let (ingest, worker) = Ingest::start(Arc::clone(&state), 64).map_err(other)?;
     let now = state.now();
     let ev = |action: &str, detail: String| {
-        Some(AuditEvent::AdminChange {
-            at: now,
-            token_id: "local".into(),
-            action: action.into(),
-            detail,
-        })
+        Some(AuditEvent::AdminChange { at: now, token_id: "local".into(), action: action.into(), detail })
     };
     ingest
         .admin_blocking(
             vec![MetaWrite::Pin(o.region.clone(), root.public())],
-            ev(
-                "trust.pin",
-                format!("{} {}", o.region, root.public().fingerprint()),
-            ),
+            ev("trust.pin", format!("{} {}", o.region, root.public().fingerprint())),
         )
         .map_err(other)?;
     ingest
-        .admin_blocking(
-            vec![MetaWrite::Policy(LocalPolicy::default())],
-            ev("policy.put", "default".into()),
-        )
+        .admin_blocking(vec![MetaWrite::Policy(LocalPolicy::default())], ev("policy.put", "default".into()))
         .map_err(other)?;
     let mut texts = Vec::new();
     for s in TokenScope::ALL {
@@ -238,18 +197,9 @@ pub fn init(o: &InitOptions) -> Result<Access, InitError> {
     let node_name = format!("{name} credfed node");
     for body in [
         delegation(&o.region, &node, Role::Node, &node_name, Vec::new(), now),
-        delegation(
-            &o.region,
-            &auth,
-            Role::Authority,
-            &authority_name,
-            all_scopes(),
-            now,
-        ),
+        delegation(&o.region, &auth, Role::Authority, &authority_name, all_scopes(), now),
     ] {
-        ingest
-            .submit_blocking(&body.sign(&root).encode(), Source::Local)
-            .map_err(other)?;
+        ingest.submit_blocking(&body.sign(&root).encode(), Source::Local).map_err(other)?;
     }
     drop(ingest);
     worker.stop();
@@ -273,7 +223,5 @@ pub fn init(o: &InitOptions) -> Result<Access, InitError> {
 /// # Errors
 /// I/O or JSON errors.
 pub fn read_access(dir: &Path) -> anyhow::Result<Access> {
-    Ok(serde_json::from_slice(&std::fs::read(
-        dir.join("access.json"),
-    )?)?)
+    Ok(serde_json::from_slice(&std::fs::read(dir.join("access.json"))?)?)
 }

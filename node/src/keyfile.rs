@@ -31,10 +31,7 @@ pub enum KeyFileError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyFileError + '_ {
-    move |source| KeyFileError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    move |source| KeyFileError::Io { path: path.to_path_buf(), source }
 }
 
 /// Writes `contents` to `path` with mode 0600, atomically and durably.
@@ -46,20 +43,13 @@ pub fn write_secret(path: &Path, contents: &[u8]) -> Result<(), KeyFileError> {
     fs::create_dir_all(dir).map_err(io(dir))?;
     let tmp = path.with_extension("tmp");
     {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)
-            .map_err(io(&tmp))?;
+        let mut f =
+            OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp).map_err(io(&tmp))?;
         f.write_all(contents).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;
     }
     fs::rename(&tmp, path).map_err(io(path))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))?;
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))?;
     Ok(())
 }
 
@@ -87,10 +77,8 @@ pub fn write_key(path: &Path, key: &SecretKey) -> Result<(), KeyFileError> {
 /// [`KeyFileError`].
 pub fn read_key(path: &Path) -> Result<SecretKey, KeyFileError> {
     let text = Zeroizing::new(fs::read_to_string(path).map_err(io(path))?);
-    SecretKey::from_hex(text.trim()).map_err(|e| KeyFileError::Invalid {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
-    })
+    SecretKey::from_hex(text.trim())
+        .map_err(|e| KeyFileError::Invalid { path: path.to_path_buf(), detail: e.to_string() })
 }
 
 /// Reads a hex secret of at least 16 bytes (the person-digest secret).
@@ -99,15 +87,11 @@ pub fn read_key(path: &Path) -> Result<SecretKey, KeyFileError> {
 /// [`KeyFileError`].
 pub fn read_hex_secret(path: &Path) -> Result<Zeroizing<Vec<u8>>, KeyFileError> {
     let text = Zeroizing::new(fs::read_to_string(path).map_err(io(path))?);
-    let bytes = Zeroizing::new(hex::decode(text.trim()).map_err(|_| KeyFileError::Invalid {
-        path: path.into(),
-        detail: "not hex".into(),
-    })?);
+    let bytes = Zeroizing::new(
+        hex::decode(text.trim()).map_err(|_| KeyFileError::Invalid { path: path.into(), detail: "not hex".into() })?,
+    );
     if bytes.len() < 16 {
-        return Err(KeyFileError::Invalid {
-            path: path.into(),
-            detail: "secret shorter than 16 bytes".into(),
-        });
+        return Err(KeyFileError::Invalid { path: path.into(), detail: "secret shorter than 16 bytes".into() });
     }
     Ok(bytes)
 }

@@ -30,7 +30,6 @@ pub mod keyfile;
 pub mod metrics;
 pub mod node;
 pub mod query;
-pub mod shim;
 pub mod state;
 pub mod store;
 pub mod tokens;

@@ -45,11 +45,8 @@ enum Cmd {
 }
 
 fn tracing_init(format: LogFormat, filter: &str) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into());
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into());
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     match format {
         LogFormat::Json => b.json().init(),
         LogFormat::Human => b.init(),
@@ -71,14 +68,7 @@ async fn signal() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Init {
-            region,
-            dir,
-            api_listen,
-            admin_listen,
-            p2p_listen,
-            person_secret,
-        } => {
+        Cmd::Init { region, dir, api_listen, admin_listen, p2p_listen, person_secret } => {
             tracing_init(cli.log_format.unwrap_or_default(), "warn");
             let o = InitOptions {
                 region,
@@ -92,18 +82,9 @@ fn main() -> ExitCode {
                 Ok(a) => {
                     println!("initialised region {} in {}", a.region, dir.display());
                     println!("  config: {}", dir.join("node.toml").display());
-                    println!(
-                        "  tokens: {} (keep it private)",
-                        dir.join("access.json").display()
-                    );
-                    println!(
-                        "  root key: {} (move it offline)",
-                        dir.join("keys/root.key").display()
-                    );
-                    println!(
-                        "run it: credfed-node run --config {}",
-                        dir.join("node.toml").display()
-                    );
+                    println!("  tokens: {} (keep it private)", dir.join("access.json").display());
+                    println!("  root key: {} (move it offline)", dir.join("keys/root.key").display());
+                    println!("run it: credfed-node run --config {}", dir.join("node.toml").display());
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -121,10 +102,7 @@ fn main() -> ExitCode {
                 }
             };
             tracing_init(cli.log_format.unwrap_or(cfg.log.format), &cfg.log.filter);
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
             match rt.block_on(credfed_node::run(cfg, signal())) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -68,61 +68,22 @@ impl Metrics {
             peers: Gauge::default(),
             delegations_expiring: Gauge::default(),
         };
-        r.register(
-            "objects_accepted",
-            "Objects accepted, by type",
-            m.accepted.clone(),
-        );
-        r.register(
-            "objects_rejected",
-            "Objects rejected, by reason code",
-            m.rejected.clone(),
-        );
-        r.register(
-            "http_requests",
-            "HTTP requests by route and status",
-            m.http_requests.clone(),
-        );
-        r.register(
-            "http_request_seconds",
-            "HTTP latency by route",
-            m.http_seconds.clone(),
-        );
-        r.register(
-            "store_flush_seconds",
-            "Duration of one group-commit flush",
-            m.flush_seconds.clone(),
-        );
-        r.register(
-            "store_flush_group",
-            "Writes acknowledged per flush",
-            m.flush_group.clone(),
-        );
-        r.register(
-            "audit_tree_size",
-            "Leaves in the audit log",
-            m.audit_size.clone(),
-        );
+        r.register("objects_accepted", "Objects accepted, by type", m.accepted.clone());
+        r.register("objects_rejected", "Objects rejected, by reason code", m.rejected.clone());
+        r.register("http_requests", "HTTP requests by route and status", m.http_requests.clone());
+        r.register("http_request_seconds", "HTTP latency by route", m.http_seconds.clone());
+        r.register("store_flush_seconds", "Duration of one group-commit flush", m.flush_seconds.clone());
+        r.register("store_flush_group", "Writes acknowledged per flush", m.flush_group.clone());
+        r.register("audit_tree_size", "Leaves in the audit log", m.audit_size.clone());
         r.register(
             "audit_leaf_mismatch",
             "Leaf hashes that did not match their bytes (alarm)",
             m.audit_leaf_mismatch.clone(),
         );
-        r.register(
-            "store_failed",
-            "1 when the store is read-only after a failed flush",
-            m.store_failed.clone(),
-        );
+        r.register("store_failed", "1 when the store is read-only after a failed flush", m.store_failed.clone());
         r.register("peers", "Connected peers", m.peers.clone());
-        r.register(
-            "delegations_expiring",
-            "Delegations expiring within 30 days",
-            m.delegations_expiring.clone(),
-        );
-        Metrics {
-            registry: Arc::new(r),
-            ..m
-        }
+        r.register("delegations_expiring", "Delegations expiring within 30 days", m.delegations_expiring.clone());
+        Metrics { registry: Arc::new(r), ..m }
     }
 
     /// One label set.

@@ -10,15 +10,17 @@ use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use credfed_protocol::person::PersonSecret;
+
 use crate::api;
 use crate::config::NodeConfig;
 use crate::ingest::{Ingest, IngestWorker};
 use crate::keyfile::{self, KeyFileError};
 use crate::metrics::Metrics;
-use crate::shim::rules::RuleSet;
 use crate::state::{self, AuthorityKey, Clock, State};
 use crate::store::sled_store_options;
 use crate::store::{SledStore, Store, StoreError};
+use credfed_protocol::rules::RuleSet;
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -92,31 +94,25 @@ impl RunningNode {
 /// # Errors
 /// [`StoreError::Open`] / [`StoreError::Corrupt`].
 pub fn open_store(cfg: &NodeConfig, create: bool) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(Arc::new(SledStore::open(
-        &cfg.store_dir(),
-        &sled_store_options(&cfg.store, create),
-    )?))
+    Ok(Arc::new(SledStore::open(&cfg.store_dir(), &sled_store_options(&cfg.store, create))?))
 }
 
 /// Builds the shared state from an open store.
 ///
 /// # Errors
 /// [`StartError`].
-pub fn build_state(
-    cfg: &NodeConfig,
-    store: Arc<dyn Store>,
-    clock: Clock,
-) -> Result<Arc<State>, StartError> {
+pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Result<Arc<State>, StartError> {
     let node_key = keyfile::read_key(&cfg.resolve(&cfg.keys.node_key))?;
     let mut authorities = Vec::new();
     for a in &cfg.keys.authorities {
-        authorities.push(AuthorityKey {
-            name: a.name.clone(),
-            key: keyfile::read_key(&cfg.resolve(&a.file))?,
-        });
+        authorities.push(AuthorityKey { name: a.name.clone(), key: keyfile::read_key(&cfg.resolve(&a.file))? });
     }
     let person_secret = match &cfg.federation.person_secret_file {
-        Some(p) => Some(keyfile::read_hex_secret(&cfg.resolve(p))?),
+        Some(p) => {
+            let path = cfg.resolve(p);
+            let bytes = keyfile::read_hex_secret(&path)?;
+            Some(PersonSecret::from_bytes(&bytes).map_err(|e| KeyFileError::Invalid { path, detail: e.to_string() })?)
+        }
         None => None,
     };
     let trust = state::load_trust(&*store)?;
@@ -162,44 +158,21 @@ pub async fn start_with_clock(cfg: NodeConfig, clock: Clock) -> Result<RunningNo
     let (ingest, worker) = Ingest::start(state.clone(), cfg.store.queue)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let bind = |addr: SocketAddr| async move {
-        tokio::net::TcpListener::bind(addr)
-            .await
-            .map_err(|source| StartError::Bind { addr, source })
+        tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
     };
     let api_l = bind(cfg.api.listen).await?;
-    let api_addr = api_l.local_addr().map_err(|source| StartError::Bind {
-        addr: cfg.api.listen,
-        source,
-    })?;
+    let api_addr = api_l.local_addr().map_err(|source| StartError::Bind { addr: cfg.api.listen, source })?;
     let mut servers = Vec::new();
     let app = api::App::new(ingest.clone(), cfg.api.clone());
-    servers.push(tokio::spawn(api::serve(
-        api_l,
-        app.clone(),
-        api::Listener::Public,
-        stop_rx.clone(),
-    )));
+    servers.push(tokio::spawn(api::serve(api_l, app.clone(), api::Listener::Public, stop_rx.clone())));
     let mut admin_addr = None;
     if let Some(a) = cfg.admin.listen {
         let l = bind(a).await?;
         admin_addr = l.local_addr().ok();
-        servers.push(tokio::spawn(api::serve(
-            l,
-            app,
-            api::Listener::Admin,
-            stop_rx,
-        )));
+        servers.push(tokio::spawn(api::serve(l, app, api::Listener::Admin, stop_rx)));
     }
     tracing::info!(region = %state.region, api = %api_addr, admin = ?admin_addr, peer_id = %state.peer_id, "node started");
-    Ok(RunningNode {
-        state,
-        ingest,
-        api_addr,
-        admin_addr,
-        stop_tx,
-        servers,
-        worker: Some(worker),
-    })
+    Ok(RunningNode { state, ingest, api_addr, admin_addr, stop_tx, servers, worker: Some(worker) })
 }
 
 /// Runs a node until `shutdown` resolves, then shuts it down gracefully.

@@ -7,9 +7,9 @@ use credfed_protocol::envelope::{Envelope, ObjectId};
 use credfed_protocol::objects::{Body, RecordContent};
 use credfed_protocol::{Day, ObjectType, RegionId};
 
-use crate::shim::rules::RuleSet;
-use crate::shim::status::{self, Related, StatusReport};
 use crate::store::{Store, StoreError, StoredObject};
+use credfed_protocol::rules::RuleSet;
+use credfed_protocol::status::{self, Related, StatusReport};
 
 /// A stored object with its decoded body.
 #[derive(Clone, Debug)]
@@ -23,9 +23,7 @@ pub struct Loaded {
 impl Loaded {
     /// The signer's public key (hex).
     pub fn signer_hex(&self) -> String {
-        Envelope::decode(&self.stored.envelope)
-            .map(|e| e.signer.to_hex())
-            .unwrap_or_default()
+        Envelope::decode(&self.stored.envelope).map(|e| e.signer.to_hex()).unwrap_or_default()
     }
 }
 
@@ -37,10 +35,8 @@ pub fn load(store: &dyn Store, id: &ObjectId) -> Result<Option<Loaded>, StoreErr
     let Some(stored) = store.object(id)? else {
         return Ok(None);
     };
-    let env = Envelope::decode(&stored.envelope)
-        .map_err(|e| StoreError::Corrupt(format!("object {id}: {e}")))?;
-    let body =
-        Body::decode(&env.body).map_err(|e| StoreError::Corrupt(format!("object {id}: {e}")))?;
+    let env = Envelope::decode(&stored.envelope).map_err(|e| StoreError::Corrupt(format!("object {id}: {e}")))?;
+    let body = Body::decode(&env.body).map_err(|e| StoreError::Corrupt(format!("object {id}: {e}")))?;
     Ok(Some(Loaded { stored, body }))
 }
 
@@ -73,11 +69,7 @@ pub fn related(acting: &[Loaded]) -> Vec<Related> {
                     | ObjectType::ObjectionResolution
             )
         })
-        .map(|l| Related {
-            id: l.stored.id,
-            region: l.stored.meta.origin.clone(),
-            body: l.body.clone(),
-        })
+        .map(|l| Related { id: l.stored.id, body: l.body.clone() })
         .collect()
 }
 
@@ -122,12 +114,8 @@ pub fn record_state(
     };
     let acting = acting_on(store, id)?;
     let rel = related(&acting);
-    let status = status::derive(&loaded.stored.meta.origin, content, &rel, as_of, rules);
-    Ok(Some(RecordState {
-        loaded,
-        acting,
-        status,
-    }))
+    let status = status::derive(*id, &loaded.stored.meta.origin, content, &rel, as_of, rules);
+    Ok(Some(RecordState { loaded, acting, status }))
 }
 
 /// Ids of record-like objects about a subject key (at most `limit`).

@@ -9,25 +9,20 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 use credfed_protocol::keys::{PublicKey, SecretKey};
 use credfed_protocol::objects::{self, Body};
+use credfed_protocol::person::PersonSecret;
 use credfed_protocol::trust::{LocalPolicy, TrustState};
 use credfed_protocol::{ObjectType, RegionId, Scope};
-use zeroize::Zeroizing;
 
 use crate::metrics::Metrics;
-use crate::shim::rules::RuleSet;
 use crate::store::{Store, StoreError, TokenRecord};
+use credfed_protocol::rules::RuleSet;
 
 /// Wall-clock source (Unix seconds); injectable for tests.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
 /// The system clock.
 pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
-    })
+    Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
 }
 
 /// An authority key the node signs drafts with.
@@ -61,7 +56,7 @@ pub struct State {
     /// Authority keys for drafts.
     pub authorities: Vec<AuthorityKey>,
     /// Person-digest secret (never logged).
-    pub person_secret: Option<Zeroizing<Vec<u8>>>,
+    pub person_secret: Option<PersonSecret>,
     /// Clock.
     pub clock: Clock,
     /// Audit size covered by a completed flush (checkpoints never cover more).
@@ -100,9 +95,7 @@ impl State {
         self.authorities.iter().map(|a| &a.key).find(|k| {
             trust
                 .delegation(&k.public(), &self.region, now)
-                .is_some_and(|i| {
-                    i.delegation.scopes.contains(&scope) && i.revoked_from.is_none_or(|r| now < r)
-                })
+                .is_some_and(|i| i.delegation.scopes.contains(&scope) && i.revoked_from.is_none_or(|r| now < r))
         })
     }
 }
@@ -122,8 +115,7 @@ pub fn load_trust(store: &dyn Store) -> Result<TrustState, StoreError> {
             let Some(o) = store.object(&id)? else {
                 continue;
             };
-            let v = objects::open(&o.envelope)
-                .map_err(|e| StoreError::Corrupt(format!("stored {ty} {id}: {e}")))?;
+            let v = objects::open(&o.envelope).map_err(|e| StoreError::Corrupt(format!("stored {ty} {id}: {e}")))?;
             if matches!(v.body, Body::Delegation(_) | Body::Revocation(_)) {
                 t.apply(&v);
             }
@@ -137,9 +129,5 @@ pub fn load_trust(store: &dyn Store) -> Result<TrustState, StoreError> {
 /// # Errors
 /// [`StoreError`].
 pub fn load_tokens(store: &dyn Store) -> Result<HashMap<String, TokenRecord>, StoreError> {
-    Ok(store
-        .tokens()?
-        .into_iter()
-        .map(|t| (t.id.clone(), t))
-        .collect())
+    Ok(store.tokens()?.into_iter().map(|t| (t.id.clone(), t)).collect())
 }

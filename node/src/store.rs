@@ -34,7 +34,7 @@ use credfed_protocol::trust::LocalPolicy;
 use credfed_protocol::{ObjectType, RegionId};
 use serde::{Deserialize, Serialize};
 
-use crate::shim::merkle::{Frontier, Hash};
+use credfed_protocol::merkle::{Frontier, Hash};
 
 pub use flusher::GroupCommit;
 pub use sled_store::SledStore;
@@ -203,10 +203,7 @@ pub struct Commit {
 impl Commit {
     /// Nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
-            && self.feed.is_empty()
-            && self.audit.is_empty()
-            && self.meta.is_empty()
+        self.objects.is_empty() && self.feed.is_empty() && self.audit.is_empty() && self.meta.is_empty()
     }
 }
 
@@ -261,12 +258,7 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError`].
-    fn feed_range(
-        &self,
-        origin: &RegionId,
-        from: u64,
-        to: u64,
-    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
+    fn feed_range(&self, origin: &RegionId, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError>;
     /// Feed heads of every origin held.
     ///
     /// # Errors
@@ -310,9 +302,5 @@ pub use sled_store::SledOptions;
 
 /// sled options from the `[store]` config section.
 pub fn sled_store_options(c: &crate::config::StoreConfig, create: bool) -> SledOptions {
-    SledOptions {
-        cache_bytes: c.cache_mb.saturating_mul(1024 * 1024),
-        fsync: c.fsync,
-        create,
-    }
+    SledOptions { cache_bytes: c.cache_mb.saturating_mul(1024 * 1024), fsync: c.fsync, create }
 }

@@ -115,48 +115,25 @@ fn id_of(h: &[u8; 32]) -> String {
 pub fn issue(scope: Scope, now: u64) -> (String, TokenRecord) {
     let mut b = [0u8; 32];
     OsRng.fill_bytes(&mut b);
-    let text = format!(
-        "cft_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-    );
+    let text = format!("cft_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b));
     let h = hash(&text);
-    (
-        text,
-        TokenRecord {
-            id: id_of(&h),
-            hash: h,
-            scope: scope.as_str().into(),
-            created_at: now,
-        },
-    )
+    (text, TokenRecord { id: id_of(&h), hash: h, scope: scope.as_str().into(), created_at: now })
 }
 
 /// Checks an `Authorization` header value against `need`.
 ///
 /// # Errors
 /// [`AuthError`].
-pub fn authenticate(
-    state: &State,
-    header: Option<&str>,
-    need: Need,
-) -> Result<Option<Principal>, AuthError> {
+pub fn authenticate(state: &State, header: Option<&str>, need: Need) -> Result<Option<Principal>, AuthError> {
     if need == Need::Nothing {
         return Ok(None);
     }
-    let token = header
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or(AuthError::Unauthenticated)?;
+    let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).ok_or(AuthError::Unauthenticated)?;
     if token.len() > 256 {
         return Err(AuthError::Unauthenticated);
     }
     let h = hash(token);
-    let rec = state
-        .tokens
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .get(&id_of(&h))
-        .cloned();
+    let rec = state.tokens.read().unwrap_or_else(|p| p.into_inner()).get(&id_of(&h)).cloned();
     let rec = rec.ok_or(AuthError::Unauthenticated)?;
     if !bool::from(rec.hash.ct_eq(&h)) {
         return Err(AuthError::Unauthenticated);
@@ -165,10 +142,7 @@ pub fn authenticate(
     if !need.allows(scope) {
         return Err(AuthError::Forbidden);
     }
-    Ok(Some(Principal {
-        token_id: rec.id,
-        scope,
-    }))
+    Ok(Some(Principal { token_id: rec.id, scope }))
 }
 
 #[cfg(test)]

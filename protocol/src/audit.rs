@@ -195,7 +195,12 @@ mod tests {
                 reason: "x".into(),
                 source: Source::Gossip { peer: "12D3".into() },
             },
-            AuditEvent::QueryServed { at: 3, token_id: "t".into(), route: "GET /v1/health".into(), subject_digest: None },
+            AuditEvent::QueryServed {
+                at: 3,
+                token_id: "t".into(),
+                route: "GET /v1/health".into(),
+                subject_digest: None,
+            },
         ];
         for e in evs {
             assert_eq!(AuditEvent::decode(&e.encode()).unwrap(), e);

@@ -86,11 +86,10 @@ impl Serialize for ObjectId {
 impl<'de> Deserialize<'de> for ObjectId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<ObjectId, D::Error> {
         let b = ByteBuf::deserialize(d)?;
-        let arr: [u8; 32] = b
-            .0
-            .as_slice()
-            .try_into()
-            .map_err(|_| serde::de::Error::custom(format!("object id must be 32 bytes, got {}", b.0.len())))?;
+        let arr: [u8; 32] =
+            b.0.as_slice()
+                .try_into()
+                .map_err(|_| serde::de::Error::custom(format!("object id must be 32 bytes, got {}", b.0.len())))?;
         Ok(ObjectId(arr))
     }
 }
@@ -298,7 +297,8 @@ mod tests {
         assert_eq!(Envelope::decode(&trailing).unwrap_err().code(), "trailing_bytes");
         assert_eq!(Envelope::decode(&[0x80]).unwrap_err().code(), "malformed_envelope");
         assert_eq!(Envelope::decode(&vec![0u8; MAX_ENVELOPE_LEN + 1]).unwrap_err().code(), "too_large");
-        let v2 = Value::Array(vec![2.into(), Value::Bytes(vec![]), Value::Bytes(vec![0; 32]), Value::Bytes(vec![0; 64])]);
+        let v2 =
+            Value::Array(vec![2.into(), Value::Bytes(vec![]), Value::Bytes(vec![0; 32]), Value::Bytes(vec![0; 64])]);
         let mut b = Vec::new();
         ciborium::ser::into_writer(&v2, &mut b).unwrap();
         assert_eq!(Envelope::decode(&b).unwrap_err(), EnvelopeError::Version(2));

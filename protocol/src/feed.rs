@@ -139,7 +139,11 @@ impl SignedFeedEntry {
             return Err(FeedError::OriginMismatch);
         }
         if next.entry.seq != self.entry.seq + 1 {
-            return Err(FeedError::Gap { origin: next.entry.origin.clone(), expected: self.entry.seq + 1, got: next.entry.seq });
+            return Err(FeedError::Gap {
+                origin: next.entry.origin.clone(),
+                expected: self.entry.seq + 1,
+                got: next.entry.seq,
+            });
         }
         if next.entry.prev != Some(self.hash) {
             return Err(FeedError::BrokenChain { origin: next.entry.origin.clone(), seq: next.entry.seq });

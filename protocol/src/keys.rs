@@ -177,11 +177,8 @@ impl SecretKey {
     /// # Errors
     /// [`KeyError::Length`].
     pub fn from_bytes(bytes: &[u8]) -> Result<SecretKey, KeyError> {
-        let mut arr: [u8; 32] = bytes.try_into().map_err(|_| KeyError::Length {
-            what: "secret key",
-            expected: 32,
-            got: bytes.len(),
-        })?;
+        let mut arr: [u8; 32] =
+            bytes.try_into().map_err(|_| KeyError::Length { what: "secret key", expected: 32, got: bytes.len() })?;
         let key = SecretKey(SigningKey::from_bytes(&arr));
         arr.zeroize();
         Ok(key)

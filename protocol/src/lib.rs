@@ -5,20 +5,27 @@
 //!
 //! See `docs/PROTOCOL.md` for the wire format and the published vectors in `tests/vectors/`.
 
+pub mod audit;
+pub mod calendar;
+pub mod cbor;
+pub mod checkpoint;
 pub mod day;
+pub mod division;
+pub mod eligibility;
+pub mod envelope;
+pub mod feed;
+pub mod keys;
 pub mod kind;
+pub mod merkle;
+pub mod objects;
+pub mod person;
 pub mod region;
+pub mod rules;
+pub mod status;
+pub mod trust;
+pub mod uscc;
+pub mod wire;
 
 pub use day::Day;
 pub use kind::{Classification, ObjectType, RecordKind, Role, Scope, Severity};
 pub use region::RegionId;
-pub mod keys;
-pub mod cbor;
-pub mod envelope;
-pub mod objects;
-pub mod uscc;
-pub mod person;
-pub mod trust;
-pub mod feed;
-pub mod wire;
-pub mod audit;

@@ -15,10 +15,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::cbor::{self, ByteBuf, CborError};
 use crate::envelope::{Envelope, EnvelopeError, ObjectId, VerifiedEnvelope, ENVELOPE_DOMAIN, MAX_BODY_LEN};
 use crate::keys::{PublicKey, SecretKey};
+use crate::kind::{ObjectionGround, ObjectionOutcome};
 use crate::person::PersonDigest;
 use crate::uscc::Uscc;
 use crate::{Classification, Day, ObjectType, RecordKind, RegionId, Role, Scope, Severity};
-use crate::kind::{ObjectionGround, ObjectionOutcome};
 
 /// Smallest accepted nonce (bytes).
 pub const MIN_NONCE_LEN: usize = 16;
@@ -84,7 +84,7 @@ impl Subject {
     pub fn key(&self) -> String {
         match self {
             Subject::Uscc(u) => format!("uscc:{}", u.as_str()),
-            Subject::PersonDigest(d) => format!("person:{}", hex::encode(d.0)),
+            Subject::PersonDigest(d) => format!("person:{}", d.to_hex()),
         }
     }
 }
@@ -179,7 +179,8 @@ fn opt_text(field: &'static str, v: &Option<String>, max: usize) -> Result<(), F
 }
 
 fn snake(field: &'static str, v: &str) -> Result<(), FieldError> {
-    let ok = !v.is_empty() && v.len() <= 48 && v.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_');
+    let ok =
+        !v.is_empty() && v.len() <= 48 && v.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_');
     if ok {
         Ok(())
     } else {
@@ -209,7 +210,11 @@ impl RecordContent {
         opt_text("repair_notice", &self.repair_notice, MAX_TEXT_CHARS)?;
         snake("sector", &self.sector)?;
         if matches!(self.subject, Subject::Uscc(_)) && self.subject_name.is_none() {
-            return Err(field_err("missing_field", "subject_name", "required for a legal-entity subject (DOMAIN R2.4)"));
+            return Err(field_err(
+                "missing_field",
+                "subject_name",
+                "required for a legal-entity subject (DOMAIN R2.4)",
+            ));
         }
         match (k.requires_severity(), k.is_dishonesty(), self.severity) {
             (true, _, None) => return Err(field_err("missing_field", "severity", format!("required for {k}"))),
@@ -218,13 +223,21 @@ impl RecordContent {
         }
         list_len("penalty_types", &self.penalty_types)?;
         if !self.penalty_types.is_empty() && k != RecordKind::AdministrativePenalty {
-            return Err(field_err("field_not_allowed", "penalty_types", format!("only for administrative_penalty, not {k}")));
+            return Err(field_err(
+                "field_not_allowed",
+                "penalty_types",
+                format!("only for administrative_penalty, not {k}"),
+            ));
         }
         for p in &self.penalty_types {
             snake("penalty_types", p)?;
         }
         if self.not_repairable && !k.is_dishonesty() {
-            return Err(field_err("field_not_allowed", "not_repairable", format!("only for dishonesty records, not {k}")));
+            return Err(field_err(
+                "field_not_allowed",
+                "not_repairable",
+                format!("only for dishonesty records, not {k}"),
+            ));
         }
         let is_grade = k == RecordKind::CreditGrade;
         match (&self.grade, &self.grade_scheme, is_grade) {
@@ -234,7 +247,9 @@ impl RecordContent {
             }
             (None, _, true) => return Err(field_err("missing_field", "grade", "required for credit_grade")),
             (_, None, true) => return Err(field_err("missing_field", "grade_scheme", "required for credit_grade")),
-            (Some(_), _, false) => return Err(field_err("field_not_allowed", "grade", format!("only for credit_grade, not {k}"))),
+            (Some(_), _, false) => {
+                return Err(field_err("field_not_allowed", "grade", format!("only for credit_grade, not {k}")))
+            }
             (_, Some(_), false) => {
                 return Err(field_err("field_not_allowed", "grade_scheme", format!("only for credit_grade, not {k}")))
             }
@@ -242,12 +257,20 @@ impl RecordContent {
         }
         if let Some(until) = self.valid_until {
             if until < self.decided_on {
-                return Err(field_err("invalid_field", "valid_until", format!("{until} is before decided_on {}", self.decided_on)));
+                return Err(field_err(
+                    "invalid_field",
+                    "valid_until",
+                    format!("{until} is before decided_on {}", self.decided_on),
+                ));
             }
         }
         if let Some(p) = self.published_on {
             if p < self.decided_on {
-                return Err(field_err("invalid_field", "published_on", format!("{p} is before decided_on {}", self.decided_on)));
+                return Err(field_err(
+                    "invalid_field",
+                    "published_on",
+                    format!("{p} is before decided_on {}", self.decided_on),
+                ));
             }
         }
         Ok(())

@@ -251,10 +251,8 @@ impl TrustState {
     pub fn delegation(&self, key: &PublicKey, region: &RegionId, at: u64) -> Option<KeyInfo> {
         let list = self.delegations.get(key)?;
         let mut candidates = list.iter().filter(|(_, d)| &d.region == region);
-        let covering = list
-            .iter()
-            .filter(|(_, d)| &d.region == region)
-            .find(|(_, d)| d.not_before <= at && at < d.not_after);
+        let covering =
+            list.iter().filter(|(_, d)| &d.region == region).find(|(_, d)| d.not_before <= at && at < d.not_after);
         let (id, d) = covering.or_else(|| candidates.next())?;
         Some(KeyInfo { delegation_id: *id, delegation: d.clone(), revoked_from: self.revoked_from(key, region) })
     }

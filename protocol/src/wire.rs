@@ -147,7 +147,10 @@ pub fn decode_request(bytes: &[u8]) -> Result<SyncRequest, CborError> {
     let req: SyncRequest = cbor::from_canonical(bytes, MAX_REQUEST_LEN, "sync request")?;
     match &req {
         SyncRequest::Range { from, to, .. } if *from == 0 || to < from || to - from >= MAX_RANGE => {
-            Err(CborError::Shape { what: "sync request", detail: format!("range {from}..={to} must be within 1.. and at most {MAX_RANGE} long") })
+            Err(CborError::Shape {
+                what: "sync request",
+                detail: format!("range {from}..={to} must be within 1.. and at most {MAX_RANGE} long"),
+            })
         }
         SyncRequest::Objects { ids } if ids.len() > MAX_IDS => {
             Err(CborError::Shape { what: "sync request", detail: format!("{} ids, limit {MAX_IDS}", ids.len()) })
@@ -184,9 +187,8 @@ mod tests {
         let zero = SyncRequest::Range { origin: "luan".parse().unwrap(), from: 0, to: 3 };
         assert!(decode_request(&encode(&zero)).is_err());
         assert!(matches!(decode_gossip(&vec![0u8; MAX_GOSSIP_LEN + 1]), Err(CborError::TooLarge { .. })));
-        let resp = SyncResponse::Entries {
-            items: vec![FeedItem { entry: ByteBuf(vec![1]), envelope: None, withheld: true }],
-        };
+        let resp =
+            SyncResponse::Entries { items: vec![FeedItem { entry: ByteBuf(vec![1]), envelope: None, withheld: true }] };
         assert_eq!(decode_response(&encode(&resp)).unwrap(), resp);
     }
 }

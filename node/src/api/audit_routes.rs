@@ -9,24 +9,16 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::{json, text, Ctx, Resp};
-use crate::shim::status::Status;
 use crate::{audit, export, query};
+use credfed_protocol::status::Status;
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::unavailable(e.to_string()))?
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::unavailable(e.to_string()))?
 }
 
 fn req<T: std::str::FromStr>(c: &Ctx, name: &str) -> Result<T, ApiError> {
     c.q(name)?.ok_or_else(|| {
-        ApiError::bad_request(
-            "missing_query",
-            format!("query parameter {name} is required"),
-        )
-        .field(name)
+        ApiError::bad_request("missing_query", format!("query parameter {name} is required")).field(name)
     })
 }
 
@@ -47,10 +39,7 @@ pub async fn entries(c: Ctx) -> Result<Resp, ApiError> {
         .iter()
         .map(|(l, ev)| json!({ "index": l.index, "leaf_hex": hex::encode(&l.bytes), "leaf_hash": hex::encode(l.hash), "event": ev }))
         .collect();
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "size": audit::durable_size(c.app.state()), "entries": v }),
-    ))
+    Ok(json(StatusCode::OK, &json!({ "size": audit::durable_size(c.app.state()), "entries": v })))
 }
 
 /// `GET /v1/audit/proof/inclusion?index=&size=`.
@@ -84,10 +73,7 @@ pub async fn export(c: Ctx) -> Result<Resp, ApiError> {
     let ingest = c.app.ingest.clone();
     let bytes = blocking(move || export::bundle(&ingest, from, to)).await?;
     let mut r = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(bytes)));
-    r.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/cbor"),
-    );
+    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/cbor"));
     Ok(r)
 }
 
@@ -95,29 +81,21 @@ pub async fn export(c: Ctx) -> Result<Resp, ApiError> {
 pub async fn feeds(c: Ctx) -> Result<Resp, ApiError> {
     let st = c.app.state().clone();
     let heads = blocking(move || Ok(st.store.feed_heads()?)).await?;
-    let v: Vec<Value> = heads
-        .iter()
-        .map(|h| json!({ "origin": h.origin, "seq": h.seq, "hash": h.hash.to_hex() }))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "heads": v, "equivocations": [] }),
-    ))
+    let v: Vec<Value> =
+        heads.iter().map(|h| json!({ "origin": h.origin, "seq": h.seq, "hash": h.hash.to_hex() })).collect();
+    Ok(json(StatusCode::OK, &json!({ "heads": v, "equivocations": [] })))
 }
 
 /// `GET /v1/feeds/{origin}?from=&to=` (at most 1000 entries).
 pub async fn feed_range(c: Ctx) -> Result<Resp, ApiError> {
-    let origin: RegionId = c.params[0].parse().map_err(|_| {
-        ApiError::bad_request("invalid_region", "invalid region id").field("origin")
-    })?;
+    let origin: RegionId = c.params[0]
+        .parse()
+        .map_err(|_| ApiError::bad_request("invalid_region", "invalid region id").field("origin"))?;
     let from: u64 = c.q("from")?.unwrap_or(1).max(1);
     let to: u64 = c.q("to")?.unwrap_or(u64::MAX).min(from.saturating_add(999));
     let st = c.app.state().clone();
     let list = blocking(move || Ok(st.store.feed_range(&origin, from, to)?)).await?;
-    let v: Vec<Value> = list
-        .iter()
-        .map(|(seq, b)| json!({ "seq": seq, "entry_hex": hex::encode(b) }))
-        .collect();
+    let v: Vec<Value> = list.iter().map(|(seq, b)| json!({ "seq": seq, "entry_hex": hex::encode(b) })).collect();
     Ok(json(StatusCode::OK, &json!({ "entries": v })))
 }
 
@@ -158,8 +136,5 @@ pub async fn compliance(c: Ctx) -> Result<Resp, ApiError> {
             .collect::<Vec<_>>())
     })
     .await?;
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "as_of": today, "by_region_and_kind": v, "receipts_overdue": [] }),
-    ))
+    Ok(json(StatusCode::OK, &json!({ "as_of": today, "by_region_and_kind": v, "receipts_overdue": [] })))
 }

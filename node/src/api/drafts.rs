@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use crate::shim::ids::{check_uscc, person_digest};
 use crate::state::State;
+use credfed_protocol::person::{PersonDigest, ResidentId};
 
 /// Parses a JSON body, naming the failing field path on error (400).
 ///
@@ -24,11 +24,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let code = if inner.is_syntax() || inner.is_eof() {
-            "malformed_json"
-        } else {
-            "invalid_request"
-        };
+        let code = if inner.is_syntax() || inner.is_eof() { "malformed_json" } else { "invalid_request" };
         let mut a = ApiError::bad_request(code, inner.to_string());
         if path != "." && !path.is_empty() {
             a = a.field(path);
@@ -58,38 +54,23 @@ impl SubjectDraft {
     pub fn resolve(&self, state: &State, prefix: &str) -> Result<Subject, ApiError> {
         match (&self.uscc, &self.resident_id) {
             (Some(u), None) => {
-                check_uscc(u).map_err(|m| {
-                    ApiError::unprocessable("invalid_uscc", m)
-                        .field(format!("{prefix}subject.uscc"))
-                })?;
-                let u: Uscc = u.parse().map_err(|_| {
-                    ApiError::unprocessable("invalid_uscc", "invalid USCC")
+                let u: Uscc = u.parse().map_err(|e: credfed_protocol::uscc::UsccError| {
+                    ApiError::unprocessable(e.code(), format!("invalid USCC: {e}"))
                         .field(format!("{prefix}subject.uscc"))
                 })?;
                 Ok(Subject::Uscc(u))
             }
             (None, Some(id)) => {
                 let secret = state.person_secret.as_ref().ok_or_else(|| {
-                    ApiError::unprocessable(
-                        "person_secret_missing",
-                        "this node has no person-digest secret configured",
-                    )
+                    ApiError::unprocessable("person_secret_missing", "this node has no person-digest secret configured")
                 })?;
-                let id = id.trim().to_ascii_uppercase();
-                if id.len() != 18 || !id[..17].bytes().all(|c| c.is_ascii_digit()) {
-                    return Err(ApiError::unprocessable(
-                        "invalid_resident_id",
-                        "resident ID must be 17 digits and a check character",
-                    )
-                    .field(format!("{prefix}subject.resident_id")));
-                }
-                Ok(Subject::PersonDigest(person_digest(secret, &id)))
+                let rid: ResidentId = id.parse().map_err(|e: credfed_protocol::person::ResidentIdError| {
+                    ApiError::unprocessable(e.code(), e.to_string()).field(format!("{prefix}subject.resident_id"))
+                })?;
+                Ok(Subject::PersonDigest(PersonDigest::compute(secret, &rid)))
             }
-            _ => Err(ApiError::unprocessable(
-                "invalid_subject",
-                "give exactly one of uscc or resident_id",
-            )
-            .field(format!("{prefix}subject"))),
+            _ => Err(ApiError::unprocessable("invalid_subject", "give exactly one of uscc or resident_id")
+                .field(format!("{prefix}subject"))),
         }
     }
 }
@@ -156,9 +137,8 @@ impl RecordDraft {
             grade_scheme: self.grade_scheme,
             repair_notice: self.repair_notice,
         };
-        c.validate().map_err(|e| {
-            ApiError::unprocessable(e.code, e.to_string()).field(format!("{prefix}{}", e.field))
-        })?;
+        c.validate()
+            .map_err(|e| ApiError::unprocessable(e.code, e.to_string()).field(format!("{prefix}{}", e.field)))?;
         Ok(c)
     }
 }

@@ -27,13 +27,7 @@ pub struct ApiError {
 impl ApiError {
     /// Any status.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code: code.into(),
-            message: message.into(),
-            field: None,
-            extra: Map::new(),
-        }
+        ApiError { status, code: code.into(), message: message.into(), field: None, extra: Map::new() }
     }
     /// With a field.
     pub fn field(mut self, f: impl Into<String>) -> ApiError {
@@ -54,27 +48,15 @@ impl ApiError {
     }
     /// 401.
     pub fn unauthorized() -> ApiError {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "missing or unknown bearer token",
-        )
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "missing or unknown bearer token")
     }
     /// 403.
     pub fn forbidden(need: &str) -> ApiError {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("this route needs a token with scope {need}"),
-        )
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("this route needs a token with scope {need}"))
     }
     /// 405.
     pub fn method_not_allowed() -> ApiError {
-        ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "method not allowed on this route",
-        )
+        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
     }
     /// 413.
     pub fn too_large(max: usize) -> ApiError {
@@ -134,11 +116,7 @@ impl From<AuditError> for ApiError {
             AuditError::Store(s) => s.into(),
             other => {
                 tracing::error!(error = %other, "audit log integrity");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "audit_integrity",
-                    other.to_string(),
-                )
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "audit_integrity", other.to_string())
             }
         }
     }

@@ -18,19 +18,16 @@ use serde_json::{json, Value};
 use super::error::ApiError;
 use super::{json, Ctx, Resp};
 use crate::query::{self, RecordState};
-use crate::shim::eligibility;
-use crate::shim::ids::{check_uscc, person_digest};
 use crate::state::State;
+use credfed_protocol::eligibility;
+use credfed_protocol::person::{PersonDigest, ResidentId};
+use credfed_protocol::uscc::Uscc;
 
 /// Most records returned for one subject.
 pub const MAX_SUBJECT_RECORDS: usize = 1000;
 
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::unavailable(e.to_string()))?
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::unavailable(e.to_string()))?
 }
 
 /// JSON form of a subject.
@@ -45,8 +42,7 @@ pub fn subject_json(s: &Subject) -> Value {
 
 /// `?as_of=` or today (China-local).
 fn as_of(c: &Ctx) -> Result<Day, ApiError> {
-    Ok(c.q::<Day>("as_of")?
-        .unwrap_or_else(|| Day::from_unix_china(c.app.state().now())))
+    Ok(c.q::<Day>("as_of")?.unwrap_or_else(|| Day::from_unix_china(c.app.state().now())))
 }
 
 fn subject_digest(key: &str) -> ObjectId {
@@ -86,11 +82,7 @@ pub fn record_json(r: &RecordState, auditor: bool, day: Day) -> Value {
             v["rule"] = serde_json::to_value(&st.rule).unwrap_or(Value::Null);
             v["publicity"] = serde_json::to_value(&st.publicity).unwrap_or(Value::Null);
             v["history"] = serde_json::to_value(&st.history).unwrap_or(Value::Null);
-            v["open_objections"] = json!(st
-                .open_objections
-                .iter()
-                .map(|o| o.to_hex())
-                .collect::<Vec<_>>());
+            v["open_objections"] = json!(st.open_objections.iter().map(|o| o.to_hex()).collect::<Vec<_>>());
             st.body_visible
         }
         None => false,
@@ -133,9 +125,7 @@ pub async fn health(c: Ctx) -> Result<Resp, ApiError> {
 }
 
 fn parse_id(c: &Ctx) -> Result<ObjectId, ApiError> {
-    c.params[0].parse().map_err(|_| {
-        ApiError::bad_request("invalid_id", "object ids are 64 hex characters").field("id")
-    })
+    c.params[0].parse().map_err(|_| ApiError::bad_request("invalid_id", "object ids are 64 hex characters").field("id"))
 }
 
 /// `GET /v1/records/{id}`.
@@ -146,10 +136,7 @@ pub async fn get_record(c: Ctx) -> Result<Resp, ApiError> {
     let r = blocking(move || Ok(query::record_state(&*st.store, &st.rules, &id, day)?)).await?;
     let r = r.ok_or_else(|| ApiError::not_found("record_not_found", format!("no record {id}")))?;
     if r.status.is_none() && !c.is_auditor() {
-        return Err(ApiError::not_found(
-            "record_not_found",
-            format!("record {id} was not yet decided on {day}"),
-        ));
+        return Err(ApiError::not_found("record_not_found", format!("record {id} was not yet decided on {day}")));
     }
     audit_query(&c, "GET /v1/records/{id}", Some(&r.content().subject.key()));
     Ok(json(StatusCode::OK, &record_json(&r, c.is_auditor(), day)))
@@ -185,37 +172,33 @@ pub fn parse_subject(st: &State, raw: &str) -> Result<(String, Subject), ApiErro
             .ok()
             .and_then(|v| v.try_into().ok())
             .ok_or_else(|| bad("person digest must be 64 hex".into()))?;
-        let s = Subject::PersonDigest(crate::shim::ids::digest_from_bytes(b));
+        let s = Subject::PersonDigest(PersonDigest::from_bytes(&b).map_err(|e| bad(e.to_string()))?);
         return Ok((s.key(), s));
     }
     let resident = |id: &str| -> Result<(String, Subject), ApiError> {
-        let secret = st.person_secret.as_ref().ok_or_else(|| {
-            ApiError::unprocessable(
-                "person_secret_missing",
-                "no person-digest secret configured",
-            )
+        let secret = st
+            .person_secret
+            .as_ref()
+            .ok_or_else(|| ApiError::unprocessable("person_secret_missing", "no person-digest secret configured"))?;
+        let rid: ResidentId = id.parse().map_err(|e: credfed_protocol::person::ResidentIdError| {
+            ApiError::unprocessable(e.code(), e.to_string()).field("subject")
         })?;
-        let s = Subject::PersonDigest(person_digest(secret, &id.to_ascii_uppercase()));
+        let s = Subject::PersonDigest(PersonDigest::compute(secret, &rid));
         Ok((s.key(), s))
     };
     if let Some(id) = raw.strip_prefix("resident:") {
         return resident(id);
     }
     let code = raw.strip_prefix("uscc:").unwrap_or(raw);
-    match check_uscc(code) {
-        Ok(()) => {
-            let u = code.parse().map_err(|_| bad("invalid USCC".into()))?;
+    match code.parse::<Uscc>() {
+        Ok(u) => {
             let s = Subject::Uscc(u);
             Ok((s.key(), s))
         }
-        Err(_)
-            if !raw.starts_with("uscc:")
-                && code.len() == 18
-                && code[..17].bytes().all(|b| b.is_ascii_digit()) =>
-        {
+        Err(_) if !raw.starts_with("uscc:") && code.len() == 18 && code[..17].bytes().all(|b| b.is_ascii_digit()) => {
             resident(code)
         }
-        Err(m) => Err(ApiError::unprocessable("invalid_uscc", m).field("subject")),
+        Err(e) => Err(ApiError::unprocessable(e.code(), format!("invalid USCC: {e}")).field("subject")),
     }
 }
 
@@ -225,27 +208,13 @@ pub async fn subject_records(c: Ctx) -> Result<Resp, ApiError> {
     let (key, subject) = parse_subject(&st, &c.params[0])?;
     let day = as_of(&c)?;
     let k = key.clone();
-    let records = blocking(move || {
-        Ok(query::subject_records(
-            &*st.store,
-            &st.rules,
-            &k,
-            day,
-            MAX_SUBJECT_RECORDS,
-        )?)
-    })
-    .await?;
+    let records =
+        blocking(move || Ok(query::subject_records(&*st.store, &st.rules, &k, day, MAX_SUBJECT_RECORDS)?)).await?;
     audit_query(&c, "GET /v1/subjects/{subject}/records", Some(&key));
     let auditor = c.is_auditor();
-    let list: Vec<Value> = records
-        .iter()
-        .filter(|r| r.status.is_some())
-        .map(|r| record_json(r, auditor, day))
-        .collect();
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "subject": subject_json(&subject), "as_of": day, "records": list }),
-    ))
+    let list: Vec<Value> =
+        records.iter().filter(|r| r.status.is_some()).map(|r| record_json(r, auditor, day)).collect();
+    Ok(json(StatusCode::OK, &json!({ "subject": subject_json(&subject), "as_of": day, "records": list })))
 }
 
 fn scheme_json(
@@ -262,19 +231,9 @@ fn scheme_json(
 
 fn load_schemes(
     st: &State,
-) -> Result<
-    Vec<(
-        ObjectId,
-        credfed_protocol::RegionId,
-        credfed_protocol::objects::BenefitSchemeBody,
-    )>,
-    ApiError,
-> {
+) -> Result<Vec<(ObjectId, credfed_protocol::RegionId, credfed_protocol::objects::BenefitSchemeBody)>, ApiError> {
     let mut out = Vec::new();
-    for id in st
-        .store
-        .by_type(credfed_protocol::ObjectType::BenefitScheme)?
-    {
+    for id in st.store.by_type(credfed_protocol::ObjectType::BenefitScheme)? {
         if let Some(l) = query::load(&*st.store, &id)? {
             if let Body::BenefitScheme(b) = l.body {
                 out.push((id, l.stored.meta.origin, b));
@@ -288,10 +247,7 @@ fn load_schemes(
 pub async fn schemes(c: Ctx) -> Result<Resp, ApiError> {
     let st = c.app.state().clone();
     let list = blocking(move || load_schemes(&st)).await?;
-    let v: Vec<Value> = list
-        .iter()
-        .map(|(id, o, b)| scheme_json(*id, o, b))
-        .collect();
+    let v: Vec<Value> = list.iter().map(|(id, o, b)| scheme_json(*id, o, b)).collect();
     Ok(json(StatusCode::OK, &json!({ "schemes": v })))
 }
 
@@ -299,34 +255,30 @@ pub async fn schemes(c: Ctx) -> Result<Resp, ApiError> {
 pub async fn eligibility(c: Ctx) -> Result<Resp, ApiError> {
     let st: Arc<State> = c.app.state().clone();
     let (key, subject) = parse_subject(&st, &c.params[0])?;
-    let code: String = c.q("scheme")?.ok_or_else(|| {
-        ApiError::bad_request("missing_query", "scheme=CODE is required").field("scheme")
-    })?;
+    let code: String = c
+        .q("scheme")?
+        .ok_or_else(|| ApiError::bad_request("missing_query", "scheme=CODE is required").field("scheme"))?;
     let day = as_of(&c)?;
     let k = key.clone();
     let result = blocking(move || {
-        let mut schemes: Vec<_> = load_schemes(&st)?
-            .into_iter()
-            .filter(|(_, _, b)| b.code == code)
-            .collect();
+        let mut schemes: Vec<_> = load_schemes(&st)?.into_iter().filter(|(_, _, b)| b.code == code).collect();
         schemes.sort_by_key(|(_, o, b)| (*o == st.region, b.signed_at));
-        let (_, _, scheme) = schemes
-            .pop()
-            .ok_or_else(|| ApiError::not_found("scheme_not_found", format!("no scheme {code}")))?;
+        let (_, _, scheme) =
+            schemes.pop().ok_or_else(|| ApiError::not_found("scheme_not_found", format!("no scheme {code}")))?;
         let records = query::subject_records(&*st.store, &st.rules, &k, day, MAX_SUBJECT_RECORDS)?;
-        let inputs: Vec<_> = records
-            .into_iter()
+        let inputs: Vec<eligibility::EvalRecord<'_>> = records
+            .iter()
             .filter_map(|r| {
-                let status = r.status.clone()?;
-                Some((
-                    r.loaded.stored.id,
-                    r.origin().clone(),
-                    r.content().clone(),
+                let status = r.status.as_ref()?;
+                Some(eligibility::EvalRecord {
+                    id: r.loaded.stored.id,
+                    region: r.origin(),
+                    content: r.content(),
                     status,
-                ))
+                })
             })
             .collect();
-        Ok(eligibility::evaluate(&scheme, &subject, &inputs, day))
+        Ok(eligibility::evaluate(&scheme, &subject, &inputs, day, st.rules.objection_policy().0))
     })
     .await?;
     audit_query(&c, "GET /v1/subjects/{subject}/eligibility", Some(&key));

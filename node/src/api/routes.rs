@@ -63,32 +63,14 @@ pub struct Route {
 
 macro_rules! r {
     ($m:ident, $p:literal, $n:ident, $id:ident, $s:literal) => {
-        Route {
-            method: Method::$m,
-            path: $p,
-            need: Need::$n,
-            id: RouteId::$id,
-            summary: $s,
-        }
+        Route { method: Method::$m, path: $p, need: Need::$n, id: RouteId::$id, summary: $s }
     };
 }
 
 /// Every route the node serves.
 pub static ROUTES: &[Route] = &[
-    r!(
-        GET,
-        "/v1/health",
-        Nothing,
-        Health,
-        "Liveness, region, peer id, node key"
-    ),
-    r!(
-        GET,
-        "/v1/openapi.json",
-        Nothing,
-        OpenApi,
-        "This OpenAPI document"
-    ),
+    r!(GET, "/v1/health", Nothing, Health, "Liveness, region, peer id, node key"),
+    r!(GET, "/v1/openapi.json", Nothing, OpenApi, "This OpenAPI document"),
     r!(
         POST,
         "/v1/records",
@@ -96,62 +78,14 @@ pub static ROUTES: &[Route] = &[
         SubmitRecord,
         "Submit a record draft; the node signs it with the authority key for its kind"
     ),
-    r!(
-        POST,
-        "/v1/envelopes",
-        Submit,
-        SubmitEnvelope,
-        "Submit a pre-signed envelope (application/cbor)"
-    ),
-    r!(
-        GET,
-        "/v1/records/{id}",
-        Read,
-        GetRecord,
-        "A record with derived status, rule, history; ?as_of=YYYY-MM-DD"
-    ),
-    r!(
-        GET,
-        "/v1/objects/{id}",
-        Audit,
-        GetObject,
-        "Any stored object: metadata, decoded body and envelope hex"
-    ),
-    r!(
-        GET,
-        "/v1/subjects/{subject}/records",
-        Read,
-        SubjectRecords,
-        "Every record about a subject; ?as_of="
-    ),
-    r!(
-        POST,
-        "/v1/records/{id}/repair",
-        Submit,
-        Repair,
-        "Credit repair by the origin region"
-    ),
-    r!(
-        POST,
-        "/v1/records/{id}/objections",
-        Submit,
-        Objection,
-        "File an objection"
-    ),
-    r!(
-        POST,
-        "/v1/objections/{id}/resolution",
-        Submit,
-        Resolution,
-        "Resolve an objection (origin region only)"
-    ),
-    r!(
-        POST,
-        "/v1/records/{id}/withdrawal",
-        Submit,
-        Withdrawal,
-        "Withdraw a record (origin only)"
-    ),
+    r!(POST, "/v1/envelopes", Submit, SubmitEnvelope, "Submit a pre-signed envelope (application/cbor)"),
+    r!(GET, "/v1/records/{id}", Read, GetRecord, "A record with derived status, rule, history; ?as_of=YYYY-MM-DD"),
+    r!(GET, "/v1/objects/{id}", Audit, GetObject, "Any stored object: metadata, decoded body and envelope hex"),
+    r!(GET, "/v1/subjects/{subject}/records", Read, SubjectRecords, "Every record about a subject; ?as_of="),
+    r!(POST, "/v1/records/{id}/repair", Submit, Repair, "Credit repair by the origin region"),
+    r!(POST, "/v1/records/{id}/objections", Submit, Objection, "File an objection"),
+    r!(POST, "/v1/objections/{id}/resolution", Submit, Resolution, "Resolve an objection (origin region only)"),
+    r!(POST, "/v1/records/{id}/withdrawal", Submit, Withdrawal, "Withdraw a record (origin only)"),
     r!(
         POST,
         "/v1/records/{id}/correction",
@@ -159,142 +93,28 @@ pub static ROUTES: &[Route] = &[
         Correction,
         "Supersede a record with a corrected version (origin only)"
     ),
-    r!(
-        POST,
-        "/v1/schemes",
-        Submit,
-        SubmitScheme,
-        "Publish a benefit scheme"
-    ),
+    r!(POST, "/v1/schemes", Submit, SubmitScheme, "Publish a benefit scheme"),
     r!(GET, "/v1/schemes", Read, ListSchemes, "Benefit schemes"),
-    r!(
-        GET,
-        "/v1/subjects/{subject}/eligibility",
-        Read,
-        Eligibility,
-        "Eligibility for ?scheme=CODE; ?as_of="
-    ),
-    r!(
-        POST,
-        "/v1/measures",
-        Submit,
-        Measure,
-        "Report a measure applied because of a record or scheme"
-    ),
-    r!(
-        GET,
-        "/v1/audit/checkpoint",
-        Audit,
-        Checkpoint,
-        "Signed checkpoint (C2SP signed note)"
-    ),
-    r!(
-        GET,
-        "/v1/audit/entries",
-        Audit,
-        Entries,
-        "Audit entries ?start=&end= with leaf bytes"
-    ),
-    r!(
-        GET,
-        "/v1/audit/proof/inclusion",
-        Audit,
-        Inclusion,
-        "RFC 9162 inclusion proof ?index=&size="
-    ),
-    r!(
-        GET,
-        "/v1/audit/proof/consistency",
-        Audit,
-        Consistency,
-        "RFC 9162 consistency proof ?from=&to="
-    ),
-    r!(
-        GET,
-        "/v1/audit/export",
-        Audit,
-        Export,
-        "Self-contained audit bundle (CBOR) ?from=&to="
-    ),
-    r!(
-        GET,
-        "/v1/feeds",
-        Audit,
-        Feeds,
-        "Feed heads per origin and equivocation proofs"
-    ),
-    r!(
-        GET,
-        "/v1/feeds/{origin}",
-        Audit,
-        FeedRange,
-        "Signed feed entries ?from=&to= of one origin"
-    ),
-    r!(
-        GET,
-        "/v1/compliance",
-        Audit,
-        Compliance,
-        "Timeliness and rule compliance per region and category"
-    ),
-    r!(
-        GET,
-        "/metrics",
-        Nothing,
-        Metrics,
-        "Prometheus metrics (admin listener only)"
-    ),
+    r!(GET, "/v1/subjects/{subject}/eligibility", Read, Eligibility, "Eligibility for ?scheme=CODE; ?as_of="),
+    r!(POST, "/v1/measures", Submit, Measure, "Report a measure applied because of a record or scheme"),
+    r!(GET, "/v1/audit/checkpoint", Audit, Checkpoint, "Signed checkpoint (C2SP signed note)"),
+    r!(GET, "/v1/audit/entries", Audit, Entries, "Audit entries ?start=&end= with leaf bytes"),
+    r!(GET, "/v1/audit/proof/inclusion", Audit, Inclusion, "RFC 9162 inclusion proof ?index=&size="),
+    r!(GET, "/v1/audit/proof/consistency", Audit, Consistency, "RFC 9162 consistency proof ?from=&to="),
+    r!(GET, "/v1/audit/export", Audit, Export, "Self-contained audit bundle (CBOR) ?from=&to="),
+    r!(GET, "/v1/feeds", Audit, Feeds, "Feed heads per origin and equivocation proofs"),
+    r!(GET, "/v1/feeds/{origin}", Audit, FeedRange, "Signed feed entries ?from=&to= of one origin"),
+    r!(GET, "/v1/compliance", Audit, Compliance, "Timeliness and rule compliance per region and category"),
+    r!(GET, "/metrics", Nothing, Metrics, "Prometheus metrics (admin listener only)"),
     r!(GET, "/v1/admin/peers", Admin, Peers, "Connected peers"),
-    r!(
-        GET,
-        "/v1/admin/trust",
-        Admin,
-        TrustList,
-        "Pinned trust anchors and delegations"
-    ),
-    r!(
-        POST,
-        "/v1/admin/trust",
-        Admin,
-        TrustPin,
-        "Pin a region root {region, root_key}"
-    ),
-    r!(
-        DELETE,
-        "/v1/admin/trust/{region}",
-        Admin,
-        TrustUnpin,
-        "Unpin a region root"
-    ),
+    r!(GET, "/v1/admin/trust", Admin, TrustList, "Pinned trust anchors and delegations"),
+    r!(POST, "/v1/admin/trust", Admin, TrustPin, "Pin a region root {region, root_key}"),
+    r!(DELETE, "/v1/admin/trust/{region}", Admin, TrustUnpin, "Unpin a region root"),
     r!(GET, "/v1/admin/policy", Admin, PolicyGet, "Local policy"),
-    r!(
-        PUT,
-        "/v1/admin/policy",
-        Admin,
-        PolicyPut,
-        "Replace the local policy"
-    ),
-    r!(
-        GET,
-        "/v1/admin/tokens",
-        Admin,
-        TokensList,
-        "Token ids and scopes"
-    ),
-    r!(
-        POST,
-        "/v1/admin/tokens",
-        Admin,
-        TokenIssue,
-        "Issue a token {scope}; shown once"
-    ),
-    r!(
-        DELETE,
-        "/v1/admin/tokens/{id}",
-        Admin,
-        TokenRevoke,
-        "Revoke a token"
-    ),
+    r!(PUT, "/v1/admin/policy", Admin, PolicyPut, "Replace the local policy"),
+    r!(GET, "/v1/admin/tokens", Admin, TokensList, "Token ids and scopes"),
+    r!(POST, "/v1/admin/tokens", Admin, TokenIssue, "Issue a token {scope}; shown once"),
+    r!(DELETE, "/v1/admin/tokens/{id}", Admin, TokenRevoke, "Revoke a token"),
 ];
 
 fn matches(template: &str, path: &str) -> Option<Vec<String>> {
@@ -339,10 +159,7 @@ pub async fn dispatch(id: RouteId, c: Ctx) -> Result<Resp, ApiError> {
     use RouteId::*;
     match id {
         Health => records::health(c).await,
-        OpenApi => Ok(super::json(
-            hyper::StatusCode::OK,
-            &super::openapi::document(),
-        )),
+        OpenApi => Ok(super::json(hyper::StatusCode::OK, &super::openapi::document())),
         SubmitRecord => submit::record(c).await,
         SubmitEnvelope => submit::envelope(c).await,
         GetRecord => records::get_record(c).await,
@@ -365,11 +182,7 @@ pub async fn dispatch(id: RouteId, c: Ctx) -> Result<Resp, ApiError> {
         Feeds => audit_routes::feeds(c).await,
         FeedRange => audit_routes::feed_range(c).await,
         Compliance => audit_routes::compliance(c).await,
-        Metrics => Ok(super::text(
-            hyper::StatusCode::OK,
-            c.app.state().metrics.render(),
-            "text/plain; version=0.0.4",
-        )),
+        Metrics => Ok(super::text(hyper::StatusCode::OK, c.app.state().metrics.render(), "text/plain; version=0.0.4")),
         Peers => admin::peers(c).await,
         TrustList => admin::trust_list(c).await,
         TrustPin => admin::trust_pin(c).await,

@@ -4,8 +4,8 @@
 use credfed_protocol::audit::Source;
 use credfed_protocol::envelope::ObjectId;
 use credfed_protocol::objects::{
-    BenefitSchemeBody, Body, CorrectionBody, MeasureAppliedBody, Nonce, ObjectionBody,
-    ObjectionResolutionBody, RecordBody, RepairBody, WithdrawalBody,
+    BenefitSchemeBody, Body, CorrectionBody, MeasureAppliedBody, Nonce, ObjectionBody, ObjectionResolutionBody,
+    RecordBody, RepairBody, WithdrawalBody,
 };
 use hyper::StatusCode;
 use rand_core::OsRng;
@@ -18,22 +18,13 @@ use crate::ingest::Accepted;
 use crate::query;
 
 fn source(c: &Ctx) -> Source {
-    Source::Http {
-        token_id: c.token_id(),
-    }
+    Source::Http { token_id: c.token_id() }
 }
 
 /// `201 {"id","origin","seq"}`, or `200` with the same body for a duplicate.
 pub fn accepted(a: &Accepted) -> Resp {
-    let status = if a.duplicate {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
-    json(
-        status,
-        &json!({ "id": a.id.to_hex(), "origin": a.origin, "seq": a.seq }),
-    )
+    let status = if a.duplicate { StatusCode::OK } else { StatusCode::CREATED };
+    json(status, &json!({ "id": a.id.to_hex(), "origin": a.origin, "seq": a.seq }))
 }
 
 /// Header fields every body carries.
@@ -45,11 +36,7 @@ struct Head {
 
 fn head(c: &Ctx) -> Head {
     let st = c.app.state();
-    Head {
-        region: st.region.clone(),
-        signed_at: st.now(),
-        nonce: Nonce::random(&mut OsRng),
-    }
+    Head { region: st.region.clone(), signed_at: st.now(), nonce: Nonce::random(&mut OsRng) }
 }
 
 /// Signs `body` with the authority key for its scope and ingests it.
@@ -57,10 +44,7 @@ async fn sign_and_submit(c: &Ctx, body: Body) -> Result<Resp, ApiError> {
     let st = c.app.state();
     let scope = body.required_scope().expect("drafts are never delegations");
     let key = st.authority_for(scope).ok_or_else(|| {
-        ApiError::unprocessable(
-            "no_authority_key",
-            format!("this node holds no authority key delegated for {scope}"),
-        )
+        ApiError::unprocessable("no_authority_key", format!("this node holds no authority key delegated for {scope}"))
     })?;
     let bytes = body.sign(key).encode();
     let a = c.app.ingest.submit(bytes, source(c)).await?;
@@ -68,9 +52,7 @@ async fn sign_and_submit(c: &Ctx, body: Body) -> Result<Resp, ApiError> {
 }
 
 fn path_id(c: &Ctx) -> Result<ObjectId, ApiError> {
-    c.params[0].parse().map_err(|_| {
-        ApiError::bad_request("invalid_id", "object ids are 64 hex characters").field("id")
-    })
+    c.params[0].parse().map_err(|_| ApiError::bad_request("invalid_id", "object ids are 64 hex characters").field("id"))
 }
 
 /// The target must exist and be record-like (404 otherwise).
@@ -89,10 +71,7 @@ async fn record_target(c: &Ctx) -> Result<ObjectId, ApiError> {
         {
             Ok(id)
         }
-        _ => Err(ApiError::not_found(
-            "record_not_found",
-            format!("no record {id}"),
-        )),
+        _ => Err(ApiError::not_found("record_not_found", format!("no record {id}"))),
     }
 }
 
@@ -101,16 +80,8 @@ pub async fn record(c: Ctx) -> Result<Resp, ApiError> {
     let d: drafts::RecordDraft = parse(&c.body)?;
     let record = d.content(c.app.state(), "")?;
     let h = head(&c);
-    sign_and_submit(
-        &c,
-        Body::Record(RecordBody {
-            region: h.region,
-            signed_at: h.signed_at,
-            nonce: h.nonce,
-            record,
-        }),
-    )
-    .await
+    sign_and_submit(&c, Body::Record(RecordBody { region: h.region, signed_at: h.signed_at, nonce: h.nonce, record }))
+        .await
 }
 
 /// `POST /v1/envelopes` (`application/cbor`).
@@ -204,12 +175,7 @@ pub async fn resolution(c: Ctx) -> Result<Resp, ApiError> {
         .map_err(|e| ApiError::unavailable(e.to_string()))??;
     let target = match loaded.map(|l| l.body) {
         Some(Body::Objection(o)) => o.target,
-        _ => {
-            return Err(ApiError::not_found(
-                "objection_not_found",
-                format!("no objection {objection}"),
-            ))
-        }
+        _ => return Err(ApiError::not_found("objection_not_found", format!("no objection {objection}"))),
     };
     let h = head(&c);
     let b = ObjectionResolutionBody {
@@ -243,8 +209,7 @@ pub async fn scheme(c: Ctx) -> Result<Resp, ApiError> {
         valid_until: d.valid_until,
     };
     let body = Body::BenefitScheme(b);
-    body.validate()
-        .map_err(|e| ApiError::unprocessable(e.code, e.to_string()).field(e.field))?;
+    body.validate().map_err(|e| ApiError::unprocessable(e.code, e.to_string()).field(e.field))?;
     sign_and_submit(&c, body).await
 }
 

@@ -3,15 +3,15 @@
 //! corrections keep kind and subject, resolutions match their objection, measures name the
 //! record's subject. Origin-only actions are enforced by `trust::authorize`.
 
-use credfed_protocol::objects::{Body, RecordContent, Subject, VerifiedObject};
+use credfed_protocol::objects::{Body, RecordContent, VerifiedObject};
 use credfed_protocol::{Day, ObjectType};
 
 use super::{ErrorClass, IngestError};
 use crate::query::{self, Loaded};
-use crate::shim::ids::check_uscc;
-use crate::shim::rules::{RepairDenied, RuleSet};
-use crate::shim::status;
 use crate::store::Store;
+use credfed_protocol::rules::{RepairDenied, RuleSet};
+use credfed_protocol::status;
+use credfed_protocol::status::RepairError;
 
 fn rule(code: &str, msg: impl Into<String>, field: &str) -> IngestError {
     IngestError::new(ErrorClass::Rule, code, msg).field(field)
@@ -23,11 +23,7 @@ fn conflict(code: &str, msg: impl Into<String>) -> IngestError {
 
 fn not_after(what: &str, field: &str, day: Day, signed: Day) -> Result<(), IngestError> {
     if day > signed {
-        return Err(rule(
-            "date_after_signing",
-            format!("{what} {day} is after the signing day {signed}"),
-            field,
-        ));
+        return Err(rule("date_after_signing", format!("{what} {day} is after the signing day {signed}"), field));
     }
     Ok(())
 }
@@ -35,18 +31,10 @@ fn not_after(what: &str, field: &str, day: Day, signed: Day) -> Result<(), Inges
 /// Checks a record's content.
 ///
 /// # Errors
-/// `invalid_uscc` (422, field `subject.uscc`) or `date_after_signing`.
+/// `date_after_signing`. (A USCC is checked when the body is decoded: a `Uscc` cannot exist
+/// invalid.)
 pub fn check_content(c: &RecordContent, signed: Day, prefix: &str) -> Result<(), IngestError> {
-    if let Subject::Uscc(u) = &c.subject {
-        check_uscc(u.as_str())
-            .map_err(|m| rule("invalid_uscc", m, &format!("{prefix}subject.uscc")))?;
-    }
-    not_after(
-        "decided_on",
-        &format!("{prefix}decided_on"),
-        c.decided_on,
-        signed,
-    )
+    not_after("decided_on", &format!("{prefix}decided_on"), c.decided_on, signed)
 }
 
 fn has(acting: &[Loaded], t: ObjectType) -> bool {
@@ -61,11 +49,7 @@ pub fn check(obj: &VerifiedObject, store: &dyn Store, rules: &RuleSet) -> Result
     let signed = Day::from_unix_china(obj.body.signed_at());
     let target = match obj.body.target() {
         Some(t) => Some(query::load(store, &t)?.ok_or_else(|| {
-            IngestError::new(
-                ErrorClass::NotFound,
-                "target_unknown",
-                format!("target {t} is not known"),
-            )
+            IngestError::new(ErrorClass::NotFound, "target_unknown", format!("target {t} is not known"))
         })?),
         None => None,
     };
@@ -88,11 +72,7 @@ pub fn check(obj: &VerifiedObject, store: &dyn Store, rules: &RuleSet) -> Result
                 ));
             }
             if old.subject != c.record.subject {
-                return Err(rule(
-                    "correction_changes_subject",
-                    "a correction keeps the subject",
-                    "record.subject",
-                ));
+                return Err(rule("correction_changes_subject", "a correction keeps the subject", "record.subject"));
             }
             if has(&acting, ObjectType::Correction) {
                 return Err(conflict(
@@ -104,30 +84,25 @@ pub fn check(obj: &VerifiedObject, store: &dyn Store, rules: &RuleSet) -> Result
         Body::Repair(r) => {
             not_after("repaired_on", "repaired_on", r.repaired_on, signed)?;
             if has(&acting, ObjectType::Repair) {
-                return Err(conflict(
-                    "already_repaired",
-                    "the record was already repaired",
-                ));
+                return Err(conflict("already_repaired", "the record was already repaired"));
             }
             let t = target.as_ref().expect("target loaded");
             let content = target_content.expect("record-like");
             let rel = query::related(&acting);
-            status::check_repair(&t.stored.meta.origin, content, &rel, r.repaired_on, rules)
-                .map_err(|d| {
+            status::check_repair(t.stored.id, &t.stored.meta.origin, content, &rel, r.repaired_on, rules).map_err(
+                |d| {
                     let mut e = rule(d.code(), d.to_string(), "repaired_on");
-                    if let RepairDenied::MinPublicityNotElapsed { earliest, .. } = d {
+                    if let RepairError::Rule(RepairDenied::MinPublicityNotElapsed { earliest, .. }) = d {
                         e.earliest = Some(earliest);
                     }
                     e
-                })?;
+                },
+            )?;
         }
         Body::Withdrawal(w) => {
             not_after("withdrawn_on", "withdrawn_on", w.withdrawn_on, signed)?;
             if has(&acting, ObjectType::Withdrawal) {
-                return Err(conflict(
-                    "already_withdrawn",
-                    "the record was already withdrawn",
-                ));
+                return Err(conflict("already_withdrawn", "the record was already withdrawn"));
             }
         }
         Body::Objection(o) => not_after("filed_on", "filed_on", o.filed_on, signed)?,
@@ -142,22 +117,12 @@ pub fn check(obj: &VerifiedObject, store: &dyn Store, rules: &RuleSet) -> Result
             })?;
             match &objection.body {
                 Body::Objection(o) if o.target == r.target => {}
-                _ => {
-                    return Err(rule(
-                        "objection_mismatch",
-                        "the objection does not contest this record",
-                        "objection",
-                    ))
-                }
+                _ => return Err(rule("objection_mismatch", "the objection does not contest this record", "objection")),
             }
-            let resolved = acting.iter().any(
-                |l| matches!(&l.body, Body::ObjectionResolution(x) if x.objection == r.objection),
-            );
+            let resolved =
+                acting.iter().any(|l| matches!(&l.body, Body::ObjectionResolution(x) if x.objection == r.objection));
             if resolved {
-                return Err(conflict(
-                    "already_resolved",
-                    "the objection was already resolved",
-                ));
+                return Err(conflict("already_resolved", "the objection was already resolved"));
             }
         }
         Body::MeasureApplied(m) => {

@@ -13,11 +13,9 @@ use credfed_protocol::trust::{authorize, AuthzContext, Decision, TargetInfo};
 
 use super::{rules, Accepted, Cmd, ErrorClass, IngestError, Reply};
 use crate::metrics::Metrics;
-use crate::shim::merkle::{leaf_hash, Frontier};
 use crate::state::State;
-use crate::store::{
-    AuditLeaf, Commit, FeedWrite, GroupCommit, MetaWrite, NewObject, ObjectMeta, StoreError,
-};
+use crate::store::{AuditLeaf, Commit, FeedWrite, GroupCommit, MetaWrite, NewObject, ObjectMeta, StoreError};
+use credfed_protocol::merkle::{leaf_hash, Frontier};
 
 pub(super) struct Writer {
     state: Arc<State>,
@@ -28,16 +26,9 @@ pub(super) struct Writer {
 
 impl Writer {
     pub(super) fn new(state: Arc<State>, queue: usize) -> Result<Writer, StoreError> {
-        let head = state
-            .store
-            .feed_heads()?
-            .into_iter()
-            .find(|h| h.origin == state.region)
-            .map(|h| (h.seq, h.hash));
+        let head = state.store.feed_heads()?.into_iter().find(|h| h.origin == state.region).map(|h| (h.seq, h.hash));
         let frontier = state.store.audit_frontier()?;
-        state
-            .durable_audit_size
-            .store(frontier.size(), Ordering::SeqCst);
+        state.durable_audit_size.store(frontier.size(), Ordering::SeqCst);
         state.metrics.audit_size.set(frontier.size());
         let m = state.metrics.clone();
         let observe = Arc::new(move |n: usize, secs: f64| {
@@ -45,12 +36,7 @@ impl Writer {
             m.flush_seconds.observe(secs);
         });
         let group = GroupCommit::spawn(state.store.clone(), queue, observe);
-        Ok(Writer {
-            state,
-            group,
-            head,
-            frontier,
-        })
+        Ok(Writer { state, group, head, frontier })
     }
 
     pub(super) fn run(mut self, rx: Receiver<Cmd>) {
@@ -63,11 +49,7 @@ impl Writer {
                         tracing::error!(error = %e, "audit event not written");
                     }
                 }
-                Cmd::Admin {
-                    writes,
-                    event,
-                    reply,
-                } => self.admin(writes, event, reply),
+                Cmd::Admin { writes, event, reply } => self.admin(writes, event, reply),
                 Cmd::Stop => break,
             }
         }
@@ -79,17 +61,13 @@ impl Writer {
     fn commit(&mut self, mut c: Commit, events: &[AuditEvent]) -> Result<u64, StoreError> {
         if self.group.failed() {
             self.state.metrics.store_failed.set(1);
-            return Err(StoreError::Io(
-                "store is read-only after a failed flush".into(),
-            ));
+            return Err(StoreError::Io("store is read-only after a failed flush".into()));
         }
         let mut frontier = self.frontier.clone();
         for ev in events {
             let bytes = ev.encode();
             let hash = leaf_hash(&bytes);
-            let index = frontier
-                .push(hash)
-                .map_err(|e| StoreError::Io(e.to_string()))?;
+            let index = frontier.push(hash).map_err(|e| StoreError::Io(e.to_string()))?;
             c.audit.push(AuditLeaf { index, hash, bytes });
         }
         if !events.is_empty() {
@@ -118,17 +96,9 @@ impl Writer {
         }));
     }
 
-    fn reject(
-        &mut self,
-        obj: &VerifiedObject,
-        source: Source,
-        err: IngestError,
-        reply: Reply<Accepted>,
-    ) {
+    fn reject(&mut self, obj: &VerifiedObject, source: Source, err: IngestError, reply: Reply<Accepted>) {
         let m = &self.state.metrics;
-        m.rejected
-            .get_or_create(&Metrics::label("code", &err.code))
-            .inc();
+        m.rejected.get_or_create(&Metrics::label("code", &err.code)).inc();
         let event = AuditEvent::Rejected {
             at: self.state.now(),
             bytes_hash: ObjectId::of(&obj.envelope.encode()),
@@ -150,13 +120,7 @@ impl Writer {
         let store = self.state.store.clone();
         match store.meta(&id) {
             Ok(Some(m)) => {
-                let acc = Accepted {
-                    id,
-                    origin: m.origin,
-                    seq: m.seq,
-                    object_type: m.object_type,
-                    duplicate: true,
-                };
+                let acc = Accepted { id, origin: m.origin, seq: m.seq, object_type: m.object_type, duplicate: true };
                 return self.reply_after_flush(reply, Ok(acc));
             }
             Ok(None) => {}
@@ -170,11 +134,7 @@ impl Writer {
         }
         match self.accept(&obj, source) {
             Ok(acc) => {
-                self.state
-                    .metrics
-                    .accepted
-                    .get_or_create(&Metrics::label("type", acc.object_type.as_str()))
-                    .inc();
+                self.state.metrics.accepted.get_or_create(&Metrics::label("type", acc.object_type.as_str())).inc();
                 tracing::info!(id = %id, origin = %acc.origin, seq = ?acc.seq, r#type = %acc.object_type, "object accepted");
                 self.reply_after_flush(reply, Ok(acc));
             }
@@ -188,10 +148,7 @@ impl Writer {
     fn check(&self, obj: &VerifiedObject) -> Result<(), IngestError> {
         let store = &*self.state.store;
         let target = match obj.body.target() {
-            Some(t) => store.meta(&t)?.map(|m| TargetInfo {
-                region: m.origin,
-                object_type: m.object_type,
-            }),
+            Some(t) => store.meta(&t)?.map(|m| TargetInfo { region: m.origin, object_type: m.object_type }),
             None => None,
         };
         let decision = {
@@ -209,9 +166,7 @@ impl Writer {
         match decision {
             Decision::Accept => {}
             Decision::Pending(d) => {
-                return Err(
-                    IngestError::new(ErrorClass::Rule, d.code(), d.to_string()).field("target")
-                )
+                return Err(IngestError::new(ErrorClass::Rule, d.code(), d.to_string()).field("target"))
             }
             Decision::Quarantine(d) | Decision::Reject(d) => {
                 return Err(IngestError::new(ErrorClass::Rule, d.code(), d.to_string()))
@@ -240,29 +195,13 @@ impl Writer {
                 published_at: now,
             };
             let signed = entry.sign(&self.state.node_key);
-            c.feed.push(FeedWrite {
-                origin: origin.clone(),
-                seq: n,
-                hash: signed.hash,
-                bytes: signed.bytes,
-            });
+            c.feed.push(FeedWrite { origin: origin.clone(), seq: n, hash: signed.hash, bytes: signed.bytes });
             seq = Some(n);
             new_head = Some((n, signed.hash));
         }
-        events.push(AuditEvent::Accepted {
-            at: now,
-            id,
-            origin: origin.clone(),
-            seq,
-            source,
-        });
+        events.push(AuditEvent::Accepted { at: now, id, origin: origin.clone(), seq, source });
         if let Some((n, entry_hash)) = new_head {
-            events.push(AuditEvent::Published {
-                at: now,
-                id,
-                seq: n,
-                entry_hash,
-            });
+            events.push(AuditEvent::Published { at: now, id, seq: n, entry_hash });
         }
         let meta = ObjectMeta {
             object_type: body.object_type(),
@@ -273,36 +212,19 @@ impl Writer {
             target: body.target(),
             subject: body.record_content().map(|r| r.subject.key()),
         };
-        c.objects.push(NewObject {
-            id,
-            meta,
-            envelope: obj.envelope.encode(),
-        });
+        c.objects.push(NewObject { id, meta, envelope: obj.envelope.encode() });
         self.commit(c, &events)?;
         if new_head.is_some() {
             self.head = new_head;
         }
         if matches!(body, Body::Delegation(_) | Body::Revocation(_)) {
-            self.state
-                .trust
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .apply(obj);
+            self.state.trust.write().unwrap_or_else(|p| p.into_inner()).apply(obj);
         }
-        Ok(Accepted {
-            id,
-            origin,
-            seq,
-            object_type: body.object_type(),
-            duplicate: false,
-        })
+        Ok(Accepted { id, origin, seq, object_type: body.object_type(), duplicate: false })
     }
 
     fn admin(&mut self, writes: Vec<MetaWrite>, event: Option<AuditEvent>, reply: Reply<()>) {
-        let c = Commit {
-            meta: writes.clone(),
-            ..Commit::default()
-        };
+        let c = Commit { meta: writes.clone(), ..Commit::default() };
         let events: Vec<AuditEvent> = event.into_iter().collect();
         if let Err(e) = self.commit(c, &events) {
             let _ = reply.send(Err(e.into()));
@@ -311,35 +233,16 @@ impl Writer {
         for w in writes {
             match w {
                 MetaWrite::Token(t) => {
-                    self.state
-                        .tokens
-                        .write()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(t.id.clone(), t);
+                    self.state.tokens.write().unwrap_or_else(|p| p.into_inner()).insert(t.id.clone(), t);
                 }
                 MetaWrite::RevokeToken(id) => {
-                    self.state
-                        .tokens
-                        .write()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&id);
+                    self.state.tokens.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
                 }
-                MetaWrite::Pin(r, k) => self
-                    .state
-                    .trust
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .pin(r, k),
+                MetaWrite::Pin(r, k) => self.state.trust.write().unwrap_or_else(|p| p.into_inner()).pin(r, k),
                 MetaWrite::Unpin(r) => {
-                    self.state
-                        .trust
-                        .write()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .unpin(&r);
+                    self.state.trust.write().unwrap_or_else(|p| p.into_inner()).unpin(&r);
                 }
-                MetaWrite::Policy(p) => {
-                    *self.state.policy.write().unwrap_or_else(|p| p.into_inner()) = p
-                }
+                MetaWrite::Policy(p) => *self.state.policy.write().unwrap_or_else(|p| p.into_inner()) = p,
                 MetaWrite::Checkpoint(_) => {}
             }
         }

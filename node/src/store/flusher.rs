@@ -41,11 +41,7 @@ impl GroupCommit {
             .name("credfed-flusher".into())
             .spawn(move || flusher(store, rx, f, observe))
             .expect("spawn flusher thread");
-        GroupCommit {
-            tx: Some(tx),
-            failed,
-            thread: Some(thread),
-        }
+        GroupCommit { tx: Some(tx), failed, thread: Some(thread) }
     }
 
     /// Whether a flush has failed (the store is read-only from then on).
@@ -81,12 +77,7 @@ impl Drop for GroupCommit {
     }
 }
 
-fn flusher(
-    store: Arc<dyn Store>,
-    rx: Receiver<Waiter>,
-    failed: Arc<AtomicBool>,
-    observe: FlushObserver,
-) {
+fn flusher(store: Arc<dyn Store>, rx: Receiver<Waiter>, failed: Arc<AtomicBool>, observe: FlushObserver) {
     while let Ok(first) = rx.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -97,9 +88,7 @@ fn flusher(
         }
         let started = Instant::now();
         let result = if failed.load(Ordering::SeqCst) {
-            Err(StoreError::Io(
-                "an earlier flush failed; store is read-only".into(),
-            ))
+            Err(StoreError::Io("an earlier flush failed; store is read-only".into()))
         } else {
             store.flush()
         };

@@ -95,9 +95,7 @@ pub fn versioned(bytes: &[u8]) -> Vec<u8> {
 pub fn unversion<'a>(what: &str, v: &'a [u8]) -> Result<&'a [u8], StoreError> {
     match v.split_first() {
         Some((&V1, rest)) => Ok(rest),
-        Some((other, _)) => Err(StoreError::Corrupt(format!(
-            "{what}: unknown value version {other}"
-        ))),
+        Some((other, _)) => Err(StoreError::Corrupt(format!("{what}: unknown value version {other}"))),
         None => Err(StoreError::Corrupt(format!("{what}: empty value"))),
     }
 }

@@ -12,12 +12,9 @@ use credfed_protocol::{ObjectType, RegionId};
 use sled::{Batch, IVec, Tree};
 
 use super::keys as k;
-use super::{
-    AuditLeaf, CheckpointState, Commit, FeedHead, MetaWrite, ObjectMeta, Store, StoreError,
-    StoreStats,
-};
+use super::{AuditLeaf, CheckpointState, Commit, FeedHead, MetaWrite, ObjectMeta, Store, StoreError, StoreStats};
 use super::{StoredObject, TokenRecord};
-use crate::shim::merkle::Frontier;
+use credfed_protocol::merkle::Frontier;
 
 /// Options for [`SledStore::open`].
 #[derive(Clone, Debug)]
@@ -55,48 +52,25 @@ impl SledStore {
     pub fn open(dir: &Path, opts: &SledOptions) -> Result<SledStore, StoreError> {
         let exists = dir.join("conf").exists() || dir.join("db").exists();
         if !exists && !opts.create {
-            return Err(StoreError::Open(format!(
-                "no store at {} (run `credfed-node init` first)",
-                dir.display()
-            )));
+            return Err(StoreError::Open(format!("no store at {} (run `credfed-node init` first)", dir.display())));
         }
-        let cfg = sled::Config::new()
-            .path(dir)
-            .cache_capacity(opts.cache_bytes)
-            .flush_every_ms(None);
+        let cfg = sled::Config::new().path(dir).cache_capacity(opts.cache_bytes).flush_every_ms(None);
         let opened = catch_unwind(AssertUnwindSafe(|| cfg.open()));
         let db = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(sled::Error::Corruption { at, bt: _ })) => {
-                return Err(StoreError::Corrupt(format!(
-                    "sled reports corruption at {at:?} in {}",
-                    dir.display()
-                )))
+                return Err(StoreError::Corrupt(format!("sled reports corruption at {at:?} in {}", dir.display())))
             }
             Ok(Err(e)) => return Err(StoreError::Open(format!("{}: {e}", dir.display()))),
-            Err(_) => {
-                return Err(StoreError::Corrupt(format!(
-                    "sled panicked while recovering {}",
-                    dir.display()
-                )))
-            }
+            Err(_) => return Err(StoreError::Corrupt(format!("sled panicked while recovering {}", dir.display()))),
         };
         let tree = db.open_tree("credfed_v1").map_err(io)?;
-        let store = SledStore {
-            db,
-            tree,
-            dir: dir.to_path_buf(),
-            fsync: opts.fsync,
-            data_file: Mutex::new(None),
-        };
+        let store = SledStore { db, tree, dir: dir.to_path_buf(), fsync: opts.fsync, data_file: Mutex::new(None) };
         match store.tree.get(k::meta("format")).map_err(io)? {
             Some(v) if v.as_ref() == k::FORMAT => store.check()?,
             Some(_) => return Err(StoreError::Corrupt("unknown store format marker".into())),
             None if !exists => {
-                store
-                    .tree
-                    .insert(k::meta("format"), k::FORMAT)
-                    .map_err(io)?;
+                store.tree.insert(k::meta("format"), k::FORMAT).map_err(io)?;
                 store.flush()?;
             }
             None => return Err(StoreError::Corrupt("store format marker missing".into())),
@@ -108,26 +82,17 @@ impl SledStore {
     fn check(&self) -> Result<(), StoreError> {
         let f = self.audit_frontier()?;
         if f.size() > 0 && self.tree.get(k::leaf(f.size() - 1)).map_err(io)?.is_none() {
-            return Err(StoreError::Corrupt(format!(
-                "audit leaf {} missing below frontier size",
-                f.size() - 1
-            )));
+            return Err(StoreError::Corrupt(format!("audit leaf {} missing below frontier size", f.size() - 1)));
         }
         if self.tree.get(k::leaf(f.size())).map_err(io)?.is_some() {
-            return Err(StoreError::Corrupt(format!(
-                "audit leaf {} beyond frontier size",
-                f.size()
-            )));
+            return Err(StoreError::Corrupt(format!("audit leaf {} beyond frontier size", f.size())));
         }
         for h in self.feed_heads()? {
             let o = h.origin.as_str();
             if self.tree.get(k::feed(o, h.seq)).map_err(io)?.is_none()
                 || self.tree.get(k::feed(o, h.seq + 1)).map_err(io)?.is_some()
             {
-                return Err(StoreError::Corrupt(format!(
-                    "feed of {o} does not end at its head {}",
-                    h.seq
-                )));
+                return Err(StoreError::Corrupt(format!("feed of {o} does not end at its head {}", h.seq)));
             }
         }
         Ok(())
@@ -148,16 +113,10 @@ impl SledStore {
     fn fdatasync(&self) -> Result<(), StoreError> {
         let mut guard = self.data_file.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
-            *guard = Some(
-                File::open(self.dir.join("db"))
-                    .map_err(|e| StoreError::Io(format!("open sled data file: {e}")))?,
-            );
+            *guard =
+                Some(File::open(self.dir.join("db")).map_err(|e| StoreError::Io(format!("open sled data file: {e}")))?);
         }
-        guard
-            .as_ref()
-            .expect("set above")
-            .sync_data()
-            .map_err(|e| StoreError::Io(format!("fdatasync: {e}")))
+        guard.as_ref().expect("set above").sync_data().map_err(|e| StoreError::Io(format!("fdatasync: {e}")))
     }
 }
 
@@ -173,19 +132,10 @@ fn encode_object(meta: &ObjectMeta, envelope: &[u8]) -> Vec<u8> {
 fn decode_object(id: ObjectId, v: &[u8]) -> Result<StoredObject, StoreError> {
     let body = k::unversion("object", v)?;
     let corrupt = || StoreError::Corrupt(format!("object {id}: truncated value"));
-    let len = u32::from_be_bytes(
-        body.get(..4)
-            .ok_or_else(corrupt)?
-            .try_into()
-            .expect("4 bytes"),
-    ) as usize;
+    let len = u32::from_be_bytes(body.get(..4).ok_or_else(corrupt)?.try_into().expect("4 bytes")) as usize;
     let m = body.get(4..4 + len).ok_or_else(corrupt)?;
     let meta: ObjectMeta = k::dec("object meta", m)?;
-    Ok(StoredObject {
-        id,
-        meta,
-        envelope: body[4 + len..].to_vec(),
-    })
+    Ok(StoredObject { id, meta, envelope: body[4 + len..].to_vec() })
 }
 
 impl Store for SledStore {
@@ -199,10 +149,7 @@ impl Store for SledStore {
             if let Some(t) = &o.meta.target {
                 b.insert([k::target_prefix(t), o.id.0.to_vec()].concat(), &[][..]);
             }
-            b.insert(
-                [k::type_prefix(o.meta.object_type.as_str()), o.id.0.to_vec()].concat(),
-                &[][..],
-            );
+            b.insert([k::type_prefix(o.meta.object_type.as_str()), o.id.0.to_vec()].concat(), &[][..]);
         }
         for f in &c.feed {
             b.insert(k::feed(f.origin.as_str(), f.seq), k::versioned(&f.bytes));
@@ -210,10 +157,7 @@ impl Store for SledStore {
             b.insert(k::head(f.origin.as_str()), k::versioned(&head));
         }
         for l in &c.audit {
-            b.insert(
-                k::leaf(l.index),
-                k::versioned(&[l.hash.as_slice(), &l.bytes].concat()),
-            );
+            b.insert(k::leaf(l.index), k::versioned(&[l.hash.as_slice(), &l.bytes].concat()));
         }
         if let Some(f) = &c.frontier {
             b.insert(k::meta("frontier"), k::enc(f));
@@ -222,9 +166,7 @@ impl Store for SledStore {
             match m {
                 MetaWrite::Token(t) => b.insert(k::token(&t.id), k::enc(t)),
                 MetaWrite::RevokeToken(id) => b.remove(k::token(id)),
-                MetaWrite::Pin(r, key) => {
-                    b.insert(k::anchor(r.as_str()), k::versioned(key.as_bytes()))
-                }
+                MetaWrite::Pin(r, key) => b.insert(k::anchor(r.as_str()), k::versioned(key.as_bytes())),
                 MetaWrite::Unpin(r) => b.remove(k::anchor(r.as_str())),
                 MetaWrite::Policy(p) => b.insert(k::meta("policy"), k::enc(p)),
                 MetaWrite::Checkpoint(cp) => b.insert(k::meta("checkpoint"), k::enc(cp)),
@@ -246,9 +188,7 @@ impl Store for SledStore {
     }
 
     fn object(&self, id: &ObjectId) -> Result<Option<StoredObject>, StoreError> {
-        self.get(k::object(id))?
-            .map(|v| decode_object(*id, &v))
-            .transpose()
+        self.get(k::object(id))?.map(|v| decode_object(*id, &v)).transpose()
     }
 
     fn by_subject(&self, subject: &str, limit: usize) -> Result<Vec<ObjectId>, StoreError> {
@@ -263,22 +203,13 @@ impl Store for SledStore {
         self.scan_ids(k::type_prefix(t.as_str()), usize::MAX)
     }
 
-    fn feed_range(
-        &self,
-        origin: &RegionId,
-        from: u64,
-        to: u64,
-    ) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
+    fn feed_range(&self, origin: &RegionId, from: u64, to: u64) -> Result<Vec<(u64, Vec<u8>)>, StoreError> {
         let o = origin.as_str();
         let mut out = Vec::new();
         let plen = k::feed_prefix(o).len();
         for kv in self.tree.range(k::feed(o, from)..=k::feed(o, to)) {
             let (key, v) = kv.map_err(io)?;
-            let seq = u64::from_be_bytes(
-                key[plen..]
-                    .try_into()
-                    .map_err(|_| StoreError::Corrupt("feed key".into()))?,
-            );
+            let seq = u64::from_be_bytes(key[plen..].try_into().map_err(|_| StoreError::Corrupt("feed key".into()))?);
             out.push((seq, k::unversion("feed entry", &v)?.to_vec()));
         }
         Ok(out)
@@ -297,11 +228,7 @@ impl Store for SledStore {
                 return Err(StoreError::Corrupt(format!("feed head of {origin}")));
             }
             let seq = u64::from_be_bytes(v[..8].try_into().expect("8"));
-            out.push(FeedHead {
-                origin,
-                seq,
-                hash: ObjectId(v[8..].try_into().expect("32")),
-            });
+            out.push(FeedHead { origin, seq, hash: ObjectId(v[8..].try_into().expect("32")) });
         }
         Ok(out)
     }
@@ -314,11 +241,7 @@ impl Store for SledStore {
         if v.len() < 32 {
             return Err(StoreError::Corrupt(format!("audit leaf {index} truncated")));
         }
-        Ok(Some(AuditLeaf {
-            index,
-            hash: v[..32].try_into().expect("32"),
-            bytes: v[32..].to_vec(),
-        }))
+        Ok(Some(AuditLeaf { index, hash: v[..32].try_into().expect("32"), bytes: v[32..].to_vec() }))
     }
 
     fn audit_frontier(&self) -> Result<Frontier, StoreError> {
@@ -329,17 +252,11 @@ impl Store for SledStore {
     }
 
     fn checkpoint(&self) -> Result<Option<CheckpointState>, StoreError> {
-        self.get(k::meta("checkpoint"))?
-            .map(|v| k::dec("checkpoint", &v))
-            .transpose()
+        self.get(k::meta("checkpoint"))?.map(|v| k::dec("checkpoint", &v)).transpose()
     }
 
     fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        self.tree
-            .scan_prefix(b"K")
-            .values()
-            .map(|v| k::dec("token", &v.map_err(io)?))
-            .collect()
+        self.tree.scan_prefix(b"K").values().map(|v| k::dec("token", &v.map_err(io)?)).collect()
     }
 
     fn anchors(&self) -> Result<Vec<(RegionId, PublicKey)>, StoreError> {
@@ -347,10 +264,7 @@ impl Store for SledStore {
         for kv in self.tree.scan_prefix(b"A") {
             let (key, v) = kv.map_err(io)?;
             let bad = || StoreError::Corrupt("anchor".into());
-            let region: RegionId = std::str::from_utf8(&key[1..])
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(bad)?;
+            let region: RegionId = std::str::from_utf8(&key[1..]).ok().and_then(|s| s.parse().ok()).ok_or_else(bad)?;
             let key = PublicKey::from_bytes(k::unversion("anchor", &v)?).map_err(|_| bad())?;
             out.push((region, key));
         }
@@ -358,15 +272,10 @@ impl Store for SledStore {
     }
 
     fn policy(&self) -> Result<Option<LocalPolicy>, StoreError> {
-        self.get(k::meta("policy"))?
-            .map(|v| k::dec("policy", &v))
-            .transpose()
+        self.get(k::meta("policy"))?.map(|v| k::dec("policy", &v)).transpose()
     }
 
     fn stats(&self) -> StoreStats {
-        StoreStats {
-            keys: self.tree.len() as u64,
-            disk_bytes: self.db.size_on_disk().unwrap_or(0),
-        }
+        StoreStats { keys: self.tree.len() as u64, disk_bytes: self.db.size_on_disk().unwrap_or(0) }
     }
 }

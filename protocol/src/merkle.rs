@@ -1,5 +1,3 @@
-//! TEMPORARY SHIM: copy of the planned `protocol::merkle` (deleted once it lands on main).
-#![allow(dead_code, missing_docs)]
 //! RFC 9162 (Certificate Transparency v2) Merkle trees for the audit log.
 //!
 //! Spec: <https://www.rfc-editor.org/rfc/rfc9162.html#section-2.1> (identical hashing to
@@ -29,8 +27,8 @@ pub type Hash = [u8; 32];
 
 /// MTH of the empty tree: SHA-256 of the empty string.
 pub const EMPTY_ROOT: Hash = [
-    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
-    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41,
+    0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
 ];
 
 /// Why a proof could not be produced or did not verify.
@@ -101,11 +99,7 @@ fn split_point(n: u64) -> u64 {
 }
 
 /// MTH of leaves `[start, end)` read through `leaf`.
-fn range_root<E>(
-    start: u64,
-    end: u64,
-    leaf: &mut impl FnMut(u64) -> Result<Hash, E>,
-) -> Result<Hash, E> {
+fn range_root<E>(start: u64, end: u64, leaf: &mut impl FnMut(u64) -> Result<Hash, E>) -> Result<Hash, E> {
     let mut f = Frontier::new();
     for i in start..end {
         f.push_unchecked(leaf(i)?);
@@ -127,11 +121,7 @@ pub fn inclusion_proof(leaves: &[Hash], index: u64) -> Result<Vec<Hash>, ProofEr
 ///
 /// # Errors
 /// [`ProofError::IndexOutOfRange`] if `index >= size`.
-pub fn inclusion_proof_by(
-    size: u64,
-    index: u64,
-    leaf: impl Fn(u64) -> Hash,
-) -> Result<Vec<Hash>, ProofError> {
+pub fn inclusion_proof_by(size: u64, index: u64, leaf: impl Fn(u64) -> Hash) -> Result<Vec<Hash>, ProofError> {
     try_inclusion_proof_by(size, index, |i| Ok::<_, ProofError>(leaf(i)))
 }
 
@@ -171,11 +161,7 @@ fn inclusion_len(index: u64, size: u64) -> usize {
         return 0;
     }
     let inner = 64 - (index ^ (size - 1)).leading_zeros();
-    let border = if inner >= 64 {
-        0
-    } else {
-        (index >> inner).count_ones()
-    };
+    let border = if inner >= 64 { 0 } else { (index >> inner).count_ones() };
     (inner + border) as usize
 }
 
@@ -183,30 +169,19 @@ fn inclusion_len(index: u64, size: u64) -> usize {
 ///
 /// # Errors
 /// [`ProofError::IndexOutOfRange`] or [`ProofError::WrongProofLength`].
-pub fn root_from_inclusion(
-    leaf_hash: &Hash,
-    index: u64,
-    size: u64,
-    proof: &[Hash],
-) -> Result<Hash, ProofError> {
+pub fn root_from_inclusion(leaf_hash: &Hash, index: u64, size: u64, proof: &[Hash]) -> Result<Hash, ProofError> {
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
     let expected = inclusion_len(index, size);
     if proof.len() != expected {
-        return Err(ProofError::WrongProofLength {
-            expected,
-            got: proof.len(),
-        });
+        return Err(ProofError::WrongProofLength { expected, got: proof.len() });
     }
     let (mut fnode, mut snode) = (index, size - 1);
     let mut r = *leaf_hash;
     for p in proof {
         if snode == 0 {
-            return Err(ProofError::WrongProofLength {
-                expected,
-                got: proof.len(),
-            });
+            return Err(ProofError::WrongProofLength { expected, got: proof.len() });
         }
         if fnode & 1 == 1 || fnode == snode {
             r = node_hash(p, &r);
@@ -221,10 +196,7 @@ pub fn root_from_inclusion(
         snode >>= 1;
     }
     if snode != 0 {
-        return Err(ProofError::WrongProofLength {
-            expected,
-            got: proof.len(),
-        });
+        return Err(ProofError::WrongProofLength { expected, got: proof.len() });
     }
     Ok(r)
 }
@@ -262,11 +234,7 @@ pub fn consistency_proof(leaves: &[Hash], old_size: u64) -> Result<Vec<Hash>, Pr
 ///
 /// # Errors
 /// [`ProofError::OldSizeTooLarge`].
-pub fn consistency_proof_by(
-    old_size: u64,
-    new_size: u64,
-    leaf: impl Fn(u64) -> Hash,
-) -> Result<Vec<Hash>, ProofError> {
+pub fn consistency_proof_by(old_size: u64, new_size: u64, leaf: impl Fn(u64) -> Hash) -> Result<Vec<Hash>, ProofError> {
     try_consistency_proof_by(old_size, new_size, |i| Ok::<_, ProofError>(leaf(i)))
 }
 
@@ -339,35 +307,17 @@ pub fn verify_consistency(
     }
     if old_size == 0 || old_size == new_size {
         if !proof.is_empty() {
-            return Err(ProofError::WrongProofLength {
-                expected: 0,
-                got: proof.len(),
-            });
+            return Err(ProofError::WrongProofLength { expected: 0, got: proof.len() });
         }
-        let ok = if old_size == 0 {
-            *old_root == EMPTY_ROOT
-        } else {
-            old_root == new_root
-        };
-        return if ok {
-            Ok(())
-        } else {
-            Err(ProofError::RootMismatch)
-        };
+        let ok = if old_size == 0 { *old_root == EMPTY_ROOT } else { old_root == new_root };
+        return if ok { Ok(()) } else { Err(ProofError::RootMismatch) };
     }
     let expected = consistency_len(old_size, new_size);
     if proof.len() != expected {
-        return Err(ProofError::WrongProofLength {
-            expected,
-            got: proof.len(),
-        });
+        return Err(ProofError::WrongProofLength { expected, got: proof.len() });
     }
     // Step 2: if old_size is a power of two, the old root itself starts the path.
-    let (first, rest) = if old_size.is_power_of_two() {
-        (old_root, proof)
-    } else {
-        (&proof[0], &proof[1..])
-    };
+    let (first, rest) = if old_size.is_power_of_two() { (old_root, proof) } else { (&proof[0], &proof[1..]) };
     let (mut fnode, mut snode) = (old_size - 1, new_size - 1);
     while fnode & 1 == 1 {
         fnode >>= 1;
@@ -376,10 +326,7 @@ pub fn verify_consistency(
     let (mut fr, mut sr) = (*first, *first);
     for c in rest {
         if snode == 0 {
-            return Err(ProofError::WrongProofLength {
-                expected,
-                got: proof.len(),
-            });
+            return Err(ProofError::WrongProofLength { expected, got: proof.len() });
         }
         if fnode & 1 == 1 || fnode == snode {
             fr = node_hash(c, &fr);
@@ -395,10 +342,7 @@ pub fn verify_consistency(
         snode >>= 1;
     }
     if snode != 0 {
-        return Err(ProofError::WrongProofLength {
-            expected,
-            got: proof.len(),
-        });
+        return Err(ProofError::WrongProofLength { expected, got: proof.len() });
     }
     if fr == *old_root && sr == *new_root {
         Ok(())
@@ -429,10 +373,7 @@ impl Frontier {
     pub fn from_parts(size: u64, nodes: Vec<Hash>) -> Result<Frontier, ProofError> {
         let expected = size.count_ones() as usize;
         if nodes.len() != expected {
-            return Err(ProofError::WrongProofLength {
-                expected,
-                got: nodes.len(),
-            });
+            return Err(ProofError::WrongProofLength { expected, got: nodes.len() });
         }
         Ok(Frontier { size, nodes })
     }
@@ -485,12 +426,7 @@ impl Frontier {
 
 impl fmt::Debug for Frontier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "Frontier(size={}, root={})",
-            self.size,
-            hex::encode(&self.root()[..6])
-        )
+        write!(f, "Frontier(size={}, root={})", self.size, hex::encode(&self.root()[..6]))
     }
 }
 
@@ -528,9 +464,7 @@ impl<'de> Deserialize<'de> for HashRepr {
                 Ok(HashRepr(out))
             }
             fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<HashRepr, E> {
-                let out: Hash = v
-                    .try_into()
-                    .map_err(|_| E::invalid_length(v.len(), &self))?;
+                let out: Hash = v.try_into().map_err(|_| E::invalid_length(v.len(), &self))?;
                 Ok(HashRepr(out))
             }
         }
@@ -544,18 +478,16 @@ impl<'de> Deserialize<'de> for HashRepr {
 
 impl Serialize for Frontier {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        FrontierRepr {
-            size: self.size,
-            nodes: self.nodes.iter().map(|h| HashRepr(*h)).collect(),
-        }
-        .serialize(s)
+        FrontierRepr { size: self.size, nodes: self.nodes.iter().map(|h| HashRepr(*h)).collect() }.serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for Frontier {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Frontier, D::Error> {
         let r = FrontierRepr::deserialize(d)?;
-        Frontier::from_parts(r.size, r.nodes.into_iter().map(|h| h.0).collect())
-            .map_err(serde::de::Error::custom)
+        Frontier::from_parts(r.size, r.nodes.into_iter().map(|h| h.0).collect()).map_err(serde::de::Error::custom)
     }
 }
+
+#[cfg(test)]
+mod tests;
