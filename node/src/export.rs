@@ -8,41 +8,13 @@ use credfed_protocol::audit::AuditEvent;
 use credfed_protocol::cbor::ByteBuf;
 use credfed_protocol::envelope::ObjectId;
 use credfed_protocol::ObjectType;
-use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 use crate::api::error::ApiError;
 use crate::audit;
 use crate::ingest::Ingest;
 
-/// Bundle format version.
-pub const BUNDLE_VERSION: u64 = 1;
-
-/// The bundle.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Bundle {
-    /// Format version.
-    pub version: u64,
-    /// Exporting region (the checkpoint's key name).
-    pub region: String,
-    /// Node public key (32 bytes) that signed the checkpoint and feed entries.
-    pub node_key: ByteBuf,
-    /// Signed checkpoint note.
-    pub checkpoint: String,
-    /// Every leaf hash `[0, size)`.
-    pub leaf_hashes: Vec<ByteBuf>,
-    /// First leaf index included.
-    pub from: u64,
-    /// Leaf bytes `[from, to)`.
-    pub leaves: Vec<ByteBuf>,
-    /// Envelopes named by the included leaves.
-    pub envelopes: Vec<ByteBuf>,
-    /// Signed own-feed entries named by the included leaves.
-    pub feed_entries: Vec<ByteBuf>,
-    /// Delegation and revocation envelopes.
-    pub trust_objects: Vec<ByteBuf>,
-    /// Pinned anchors: (region, root key).
-    pub anchors: Vec<(String, ByteBuf)>,
-}
+pub use credfed_protocol::bundle::{Bundle, BUNDLE_VERSION};
 
 /// Builds the bundle for leaves `[from, to)` under a fresh checkpoint.
 ///
@@ -58,8 +30,8 @@ pub fn bundle(ingest: &Ingest, from: u64, to: Option<u64>) -> Result<Vec<u8>, Ap
     }
     let mut b = Bundle {
         version: BUNDLE_VERSION,
-        region: st.region.to_string(),
-        node_key: ByteBuf(st.node_key.public().as_bytes().to_vec()),
+        region: st.region.clone(),
+        node_key: st.node_key.public(),
         checkpoint: cp.note.clone(),
         leaf_hashes: Vec::with_capacity(cp.size as usize),
         from,
@@ -67,7 +39,7 @@ pub fn bundle(ingest: &Ingest, from: u64, to: Option<u64>) -> Result<Vec<u8>, Ap
         envelopes: Vec::new(),
         feed_entries: Vec::new(),
         trust_objects: Vec::new(),
-        anchors: Vec::new(),
+        anchors: BTreeMap::new(),
     };
     let mut named: Vec<ObjectId> = Vec::new();
     let mut seqs: Vec<u64> = Vec::new();
@@ -85,6 +57,10 @@ pub fn bundle(ingest: &Ingest, from: u64, to: Option<u64>) -> Result<Vec<u8>, Ap
     }
     for id in named {
         if let Some(o) = store.object(&id)? {
+            // Include the target too, so the auditor can re-check origin-only rules.
+            if let Some(to) = o.meta.target.map(|t| store.object(&t)).transpose()?.flatten() {
+                b.envelopes.push(ByteBuf(to.envelope));
+            }
             b.envelopes.push(ByteBuf(o.envelope));
         }
     }
@@ -101,9 +77,9 @@ pub fn bundle(ingest: &Ingest, from: u64, to: Option<u64>) -> Result<Vec<u8>, Ap
         }
     }
     for (r, k) in store.anchors()? {
-        b.anchors.push((r.to_string(), ByteBuf(k.as_bytes().to_vec())));
+        b.anchors.insert(r, k);
     }
-    let mut out = Vec::new();
-    ciborium::ser::into_writer(&b, &mut out).map_err(|e| ApiError::unavailable(e.to_string()))?;
-    Ok(out)
+    b.envelopes.sort();
+    b.envelopes.dedup();
+    Ok(b.encode())
 }

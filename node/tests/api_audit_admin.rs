@@ -7,11 +7,14 @@ use common::*;
 use credfed_node::api::routes::ROUTES;
 use credfed_node::audit::origin_line;
 use credfed_node::export::Bundle;
-use credfed_protocol::audit::AuditEvent;
 use credfed_protocol::checkpoint::open_checkpoint;
 use credfed_protocol::feed::{verify_chain, SignedFeedEntry};
 use credfed_protocol::merkle::{leaf_hash, root, verify_consistency, verify_inclusion, Hash};
 use serde_json::{json, Value};
+
+fn root_pin(n: &TestNode) -> credfed_protocol::keys::PublicKey {
+    credfed_node::keyfile::read_key(&n.path().join("keys/root.key")).unwrap().public()
+}
 
 fn h(v: &Value) -> Hash {
     hex::decode(v.as_str().unwrap()).unwrap().try_into().unwrap()
@@ -107,14 +110,17 @@ async fn audit_proofs_verify_against_signed_checkpoints() {
     // Export bundle decodes and holds the named envelopes.
     let (s, _, bytes) = n.call("GET", "/v1/audit/export?from=0", Some(&audit), None, "").await;
     assert_eq!(s, 200);
-    let b: Bundle = ciborium::de::from_reader(&bytes[..]).unwrap();
+    let b = Bundle::decode(&bytes).expect("canonical bundle");
     assert!(b.envelopes.len() >= 7 && b.trust_objects.len() == 2 && b.anchors.len() == 1);
-    let hashes: Vec<Hash> = b.leaf_hashes.iter().map(|x| x.0.clone().try_into().unwrap()).collect();
-    let cp = open_checkpoint(&b.checkpoint, &b.region, &key).unwrap();
-    assert_eq!(root(&hashes), cp.root);
-    for l in &b.leaves {
-        AuditEvent::decode(&l.0).unwrap();
-    }
+    let verdict = credfed_protocol::bundle::verify(&b, Some(&root_pin(&n))).expect("bundle verifies offline");
+    assert_eq!(verdict.entries, verdict.size);
+    assert!(verdict.objects >= 7);
+    // A flipped leaf byte is caught and named.
+    let mut bad = b.clone();
+    let last_leaf = bad.leaves.len() - 1;
+    bad.leaves[last_leaf].0[3] ^= 1;
+    let err = credfed_protocol::bundle::verify(&bad, Some(&root_pin(&n))).unwrap_err();
+    assert!(err.to_string().contains(&format!("audit entry {last_leaf}")), "{err}");
     let (s, v) = n.get("/v1/compliance", Some(&audit)).await;
     assert_eq!(s, 200);
     assert_eq!(v["by_region_and_kind"][0]["records"], 5, "{v}");

@@ -119,7 +119,8 @@ fn check_feed(port: u16, audit: &str, key: &PublicKey) -> HashSet<ObjectId> {
 fn check_audit(port: u16, audit: &str, key: &PublicKey) -> (u64, Hash) {
     let (s, note) = http(port, "GET", "/v1/audit/checkpoint", audit, "", b"").unwrap();
     assert_eq!(s, 200);
-    let cp = open_checkpoint(std::str::from_utf8(&note).unwrap(), "xinyang", key).expect("checkpoint signed by the node key");
+    let cp = open_checkpoint(std::str::from_utf8(&note).unwrap(), "xinyang", key)
+        .expect("checkpoint signed by the node key");
     let mut leaves: Vec<Hash> = Vec::new();
     while (leaves.len() as u64) < cp.size {
         let v = get_json(port, &format!("/v1/audit/entries?start={}&end={}", leaves.len(), cp.size), audit);
@@ -138,7 +139,8 @@ fn check_audit(port: u16, audit: &str, key: &PublicKey) -> (u64, Hash) {
 #[test]
 fn acked_objects_survive_kill9() {
     let cycles: u64 = std::env::var("CREDFED_CYCLES").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
-    let seed: u64 = std::env::var("CREDFED_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| now() ^ 0x9e37_79b9);
+    let seed: u64 =
+        std::env::var("CREDFED_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| now() ^ 0x9e37_79b9);
     println!("crash_kill9: CREDFED_SEED={seed} CREDFED_CYCLES={cycles}");
     let mut rng = Rng(seed | 1);
     let tmp = tempfile::tempdir().unwrap();
@@ -175,8 +177,12 @@ fn acked_objects_survive_kill9() {
         let cp = check_audit(port, &audit, &node_key);
         if let Some((size, old_root)) = last_cp {
             let v = get_json(port, &format!("/v1/audit/proof/consistency?from={size}&to={}", cp.0), &audit);
-            let proof: Vec<Hash> =
-                v["proof"].as_array().unwrap().iter().map(|h| hex::decode(h.as_str().unwrap()).unwrap().try_into().unwrap()).collect();
+            let proof: Vec<Hash> = v["proof"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| hex::decode(h.as_str().unwrap()).unwrap().try_into().unwrap())
+                .collect();
             verify_consistency(size, cp.0, &old_root, &cp.1, &proof).expect("new checkpoint extends the previous one");
         }
         last_cp = Some(cp);
@@ -184,7 +190,8 @@ fn acked_objects_survive_kill9() {
         let stop = Arc::new(AtomicBool::new(false));
         let mut writers = Vec::new();
         for w in 0..3u64 {
-            let (stop, acked, counter, submit, key) = (stop.clone(), acked.clone(), counter.clone(), submit.clone(), auth_key.clone());
+            let (stop, acked, counter, submit, key) =
+                (stop.clone(), acked.clone(), counter.clone(), submit.clone(), auth_key.clone());
             writers.push(std::thread::spawn(move || {
                 while !stop.load(Ordering::SeqCst) {
                     let n = counter.fetch_add(1, Ordering::SeqCst);
