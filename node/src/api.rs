@@ -14,6 +14,7 @@ pub mod audit_routes;
 pub mod drafts;
 pub mod error;
 pub mod openapi;
+pub mod ratelimit;
 pub mod records;
 pub mod routes;
 pub mod submit;
@@ -62,12 +63,15 @@ pub struct App {
     pub ingest: Ingest,
     /// API settings.
     pub cfg: Arc<ApiConfig>,
+    /// Per-token rate limit.
+    pub limiter: Arc<ratelimit::RateLimiter>,
 }
 
 impl App {
     /// A new app.
     pub fn new(ingest: Ingest, cfg: ApiConfig) -> App {
-        App { ingest, cfg: Arc::new(cfg) }
+        let limiter = Arc::new(ratelimit::RateLimiter::new(cfg.rate_per_token, cfg.burst_per_token));
+        App { ingest, cfg: Arc::new(cfg), limiter }
     }
     /// Shared state.
     pub fn state(&self) -> &Arc<State> {
@@ -191,6 +195,13 @@ async fn route(
         Err(AuthError::Forbidden) => return (Err(ApiError::forbidden(r.need.describe())), Some(r.path), None),
     };
     let token_id = principal.as_ref().map(|p| p.token_id.clone());
+    if let Some(t) = &token_id {
+        if !app.limiter.allow(t) {
+            let e =
+                ApiError::new(hyper::StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this token");
+            return (Err(e), Some(r.path), token_id);
+        }
+    }
     let query = parse_query(req.uri().query());
     let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let max = app.cfg.max_body_bytes;

@@ -90,6 +90,10 @@ pub struct ApiConfig {
     pub header_read_timeout_secs: u64,
     /// Serve `/v1/admin/*` on the API listener too (admin token still required).
     pub admin_routes: bool,
+    /// Requests per second per token (0 = unlimited); over it → 429.
+    pub rate_per_token: u32,
+    /// Burst size of the per-token limit.
+    pub burst_per_token: u32,
 }
 
 impl Default for ApiConfig {
@@ -100,6 +104,8 @@ impl Default for ApiConfig {
             max_connections: 256,
             header_read_timeout_secs: 10,
             admin_routes: true,
+            rate_per_token: 10_000,
+            burst_per_token: 20_000,
         }
     }
 }

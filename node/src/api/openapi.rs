@@ -69,6 +69,7 @@ pub fn document() -> Value {
         if r.need != Need::Nothing {
             responses["401"] = json!({ "description": "missing or unknown token" });
             responses["403"] = json!({ "description": "token lacks the scope" });
+            responses["429"] = json!({ "description": "rate limited (per token)" });
         }
         if r.method == hyper::Method::POST {
             responses["201"] = json!({ "description": "created" });

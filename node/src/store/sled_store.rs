@@ -1,8 +1,10 @@
 //! The sled 0.34 implementation of [`Store`].
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use credfed_protocol::envelope::ObjectId;
@@ -34,7 +36,17 @@ pub struct SledStore {
     dir: PathBuf,
     fsync: bool,
     data_file: Mutex<Option<File>>,
+    /// Audit size of the newest applied commit.
+    applied_audit: AtomicU64,
+    /// The high-water-mark file (see [`HWM_FILE`]).
+    hwm: Mutex<File>,
 }
+
+/// File in the store directory holding the audit size covered by the last completed flush
+/// (u64 BE), written after the flush. sled treats a damaged log record as a torn tail and
+/// silently recovers the prefix before it; a store whose audit log is shorter than this mark
+/// lost acknowledged data and is refused as `store_corrupt`.
+pub const HWM_FILE: &str = "credfed.hwm";
 
 fn io(e: sled::Error) -> StoreError {
     match e {
@@ -65,9 +77,38 @@ impl SledStore {
             Err(_) => return Err(StoreError::Corrupt(format!("sled panicked while recovering {}", dir.display()))),
         };
         let tree = db.open_tree("credfed_v1").map_err(io)?;
-        let store = SledStore { db, tree, dir: dir.to_path_buf(), fsync: opts.fsync, data_file: Mutex::new(None) };
+        let hwm_path = dir.join(HWM_FILE);
+        let mark = match std::fs::read(&hwm_path) {
+            Ok(b) if b.len() == 8 => u64::from_be_bytes(b.try_into().expect("8 bytes")),
+            Ok(_) => return Err(StoreError::Corrupt(format!("{} is damaged", hwm_path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !exists => 0,
+            Err(e) => return Err(StoreError::Corrupt(format!("{}: {e}", hwm_path.display()))),
+        };
+        let hwm = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&hwm_path)
+            .map_err(|e| StoreError::Open(format!("{}: {e}", hwm_path.display())))?;
+        let store = SledStore {
+            db,
+            tree,
+            dir: dir.to_path_buf(),
+            fsync: opts.fsync,
+            data_file: Mutex::new(None),
+            applied_audit: AtomicU64::new(0),
+            hwm: Mutex::new(hwm),
+        };
+        let size = store.audit_frontier()?.size();
+        if size < mark {
+            return Err(StoreError::Corrupt(format!(
+                "audit log holds {size} leaves but {mark} were durable before: sled recovered a truncated log"
+            )));
+        }
+        store.applied_audit.store(size, Ordering::SeqCst);
         match store.tree.get(k::meta("format")).map_err(io)? {
             Some(v) if v.as_ref() == k::FORMAT => store.check()?,
+            None if mark > 0 => return Err(StoreError::Corrupt("store format marker missing (log truncated)".into())),
             Some(_) => return Err(StoreError::Corrupt("unknown store format marker".into())),
             None if !exists => {
                 store.tree.insert(k::meta("format"), k::FORMAT).map_err(io)?;
@@ -172,13 +213,23 @@ impl Store for SledStore {
                 MetaWrite::Checkpoint(cp) => b.insert(k::meta("checkpoint"), k::enc(cp)),
             }
         }
-        self.tree.apply_batch(b).map_err(io)
+        self.tree.apply_batch(b).map_err(io)?;
+        if let Some(f) = &c.frontier {
+            self.applied_audit.fetch_max(f.size(), Ordering::SeqCst);
+        }
+        Ok(())
     }
 
     fn flush(&self) -> Result<(), StoreError> {
+        let size = self.applied_audit.load(Ordering::SeqCst);
         self.db.flush().map_err(io)?;
         if self.fsync {
             self.fdatasync()?;
+        }
+        let f = self.hwm.lock().unwrap_or_else(|p| p.into_inner());
+        f.write_all_at(&size.to_be_bytes(), 0).map_err(|e| StoreError::Io(format!("write {HWM_FILE}: {e}")))?;
+        if self.fsync {
+            f.sync_data().map_err(|e| StoreError::Io(format!("fdatasync {HWM_FILE}: {e}")))?;
         }
         Ok(())
     }
