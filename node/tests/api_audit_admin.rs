@@ -196,3 +196,26 @@ async fn admin_routes() {
     assert!(text.contains("tokens.revoke") && text.contains("trust.pin") && !text.contains(&tok));
     n.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_leaf_refuses_checkpoint_and_raises_alarm() {
+    let mut n = TestNode::start().await;
+    let (submit, audit) = (n.t("submit"), n.t("audit"));
+    let (_, note) = n.get("/v1/audit/checkpoint", Some(&audit)).await;
+    let size = open_checkpoint(note.as_str().unwrap(), "xinyang", &n.node_key()).unwrap().size;
+    let (s, _) = n.post("/v1/records", Some(&submit), &penalty(&uscc(555), "2026-01-05", "general")).await;
+    assert_eq!(s, 201);
+    // Failpoint: flip one bit of a stored leaf not yet covered by a checkpoint.
+    let store = n.node.as_ref().unwrap().state.store.clone();
+    let mut leaf = store.audit_leaf(size).unwrap().unwrap();
+    leaf.bytes[5] ^= 1;
+    store.apply(&credfed_node::store::Commit { audit: vec![leaf], ..Default::default() }).unwrap();
+    let (s, v) = n.get("/v1/audit/checkpoint", Some(&audit)).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (503, Some("audit_integrity")), "{v}");
+    let (_, m) = n.get(&format!("{}/metrics", n.admin), None).await;
+    assert!(m.as_str().unwrap().contains("credfed_audit_leaf_mismatch_total 1"), "{m}");
+    // A refused bad envelope is itself audited as `rejected` with the hash of the bytes.
+    let (s, _, _) = n.call("POST", "/v1/envelopes", Some(&submit), Some(vec![0x80]), "application/cbor").await;
+    assert_eq!(s, 400);
+    n.stop().await;
+}

@@ -55,3 +55,27 @@ fn unknown_config_key_is_named() {
     assert_eq!(code, 2);
     assert!(err.contains("fsynk") && err.contains("node.toml"), "{err}");
 }
+
+#[test]
+fn sigterm_finishes_and_exits_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    init_region(tmp.path(), "xinyang", &format!("127.0.0.1:{port}"));
+    let child = Command::new(env!("CARGO_BIN_EXE_credfed-node"))
+        .args(["run", "--log-format", "json", "--config"])
+        .arg(tmp.path().join("node.toml"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t0.elapsed().as_secs() < 20, "node did not listen");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let st = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(log.contains("store flushed") && log.contains("\"level\""), "json logs, clean stop: {log}");
+}
