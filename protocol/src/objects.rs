@@ -500,11 +500,18 @@ impl BodyError {
             BodyError::Cbor(_) => "malformed_body",
             BodyError::MissingType => "missing_type",
             BodyError::UnknownType(_) => "unknown_type",
-            BodyError::Shape { detail, .. } if detail.contains("nonce") => "invalid_nonce",
+            BodyError::Shape { detail, .. } if is_nonce_error(detail) => "invalid_nonce",
             BodyError::Shape { .. } => "invalid_body",
             BodyError::Field { source, .. } => source.code,
         }
     }
+}
+
+/// Whether a shape error is about the `nonce` field itself: missing, or of a refused length.
+/// (Not merely mentioning it: serde lists `nonce` among the expected fields when an unknown
+/// field is found, and that is `invalid_body`.)
+fn is_nonce_error(detail: &str) -> bool {
+    detail == "missing field `nonce`" || detail.starts_with("nonce must be ")
 }
 
 fn shape<T: DeserializeOwned>(t: ObjectType, v: Value) -> Result<T, BodyError> {
