@@ -882,10 +882,39 @@ fn invalid_cases() -> Vec<Case> {
         "invalid_nonce",
     ));
     out.push(sealed(
+        "nonce as a text string instead of a byte string",
+        signer,
+        with_entry(&penalty, "nonce", Value::Text("982e5e779edb529159d043ac5bc01a15".into())),
+        "invalid_body",
+    ));
+    out.push(sealed(
+        "signed_at as a negative integer",
+        signer,
+        with_entry(&penalty, "signed_at", Value::Integer((-1i64).into())),
+        "invalid_body",
+    ));
+    out.push(sealed(
         "unknown top-level field \"remark\"",
         signer,
         with_entry(&penalty, "remark", Value::Text("备注".into())),
         "invalid_body",
+    ));
+    out.push(sealed(
+        "flag not_repairable written as false (a flag is present only when true)",
+        signer,
+        with_record_field(&penalty, "not_repairable", Some(Value::Bool(false))),
+        "non_canonical",
+    ));
+    let lower = penalty_subject().as_str().to_lowercase();
+    out.push(sealed(
+        &format!("subject USCC {lower} in lowercase: it parses, but only the normal form is canonical"),
+        signer,
+        with_record_field(
+            &penalty,
+            "subject",
+            Some(Value::Map(vec![(Value::Text("uscc".into()), Value::Text(lower.clone()))])),
+        ),
+        "non_canonical",
     ));
     out.push(sealed(
         "required record field decision_no missing",
