@@ -230,8 +230,8 @@ fn split_canonical(bytes: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
     if rest.len() != len.checked_add(2 + 32 + 2 + 64)? {
         return None;
     }
-    let (body, rest) = rest.split_at(len);
-    let (signer, rest) = rest.strip_prefix(&KEY_HEAD)?.split_at(32);
+    let (body, rest) = rest.split_at_checked(len)?;
+    let (signer, rest) = rest.strip_prefix(&KEY_HEAD)?.split_at_checked(32)?;
     let signature = rest.strip_prefix(&SIGNATURE_HEAD)?;
     Some((body, signer, signature))
 }
