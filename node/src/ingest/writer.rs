@@ -243,7 +243,7 @@ impl Writer {
                     self.state.trust.write().unwrap_or_else(|p| p.into_inner()).unpin(&r);
                 }
                 MetaWrite::Policy(p) => *self.state.policy.write().unwrap_or_else(|p| p.into_inner()) = p,
-                MetaWrite::Checkpoint(_) => {}
+                MetaWrite::Checkpoint(_) | MetaWrite::Fed(..) => {}
             }
         }
         self.reply_after_flush(reply, Ok(()));
