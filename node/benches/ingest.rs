@@ -166,9 +166,19 @@ fn fill(cfg: &NodeConfig, key: &SecretKey, total: u64) -> String {
             range
                 .map(|i| {
                     let subject = if i < 10 { target.clone() } else { uscc(i / 5) };
+                    // Signed like any record; not re-verified here (the fill bypasses ingest).
                     let env = record(key, &region, &subject, now() - 86_400);
-                    let o = objects::open(&env).unwrap();
-                    NewObject { id: o.id(), meta: meta_of(&o), envelope: env }
+                    let e = credfed_protocol::envelope::Envelope::decode(&env).unwrap();
+                    let meta = ObjectMeta {
+                        object_type: ObjectType::Record,
+                        origin: region.clone(),
+                        signed_at: now() - 86_400,
+                        accepted_at: now(),
+                        seq: None,
+                        target: None,
+                        subject: Some(format!("uscc:{subject}")),
+                    };
+                    NewObject { id: e.id(), meta, envelope: env }
                 })
                 .collect()
         };
@@ -185,7 +195,6 @@ fn fill(cfg: &NodeConfig, key: &SecretKey, total: u64) -> String {
     }
     store.flush().unwrap();
     eprintln!("  fill: {total} records in {:.1} s; {:?}", t.elapsed().as_secs_f64(), store.stats());
-    let _ = ObjectType::Record;
     target
 }
 

@@ -141,9 +141,9 @@ fn parse_query(q: Option<&str>) -> HashMap<String, String> {
     q.unwrap_or("")
         .split('&')
         .filter(|s| !s.is_empty())
-        .filter_map(|kv| {
+        .map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            Some((k.to_string(), v.to_string()))
+            (k.to_string(), v.to_string())
         })
         .collect()
 }
