@@ -141,9 +141,9 @@ fn parse_query(q: Option<&str>) -> HashMap<String, String> {
     q.unwrap_or("")
         .split('&')
         .filter(|s| !s.is_empty())
-        .filter_map(|kv| {
+        .map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            Some((k.to_string(), v.to_string()))
+            (k.to_string(), v.to_string())
         })
         .collect()
 }
@@ -208,6 +208,12 @@ async fn route(
     let declared =
         req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max) {
+        // Drain a moderately oversized body (bounded in size and time) so the client can read
+        // the 413 instead of seeing its write fail; larger ones just get the connection closed.
+        if declared.is_some_and(|n| n <= max.saturating_mul(4)) {
+            let drain = Limited::new(req.into_body(), max.saturating_mul(4)).collect();
+            let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+        }
         return (Err(ApiError::too_large(max)), Some(r.path), token_id);
     }
     let body = match Limited::new(req.into_body(), max).collect().await {

@@ -95,6 +95,7 @@ async fn repair_lifecycle_and_visibility() {
     let (s, v) = n.get(&format!("/v1/records/{id2}"), Some(&query)).await;
     assert_eq!(s, 200);
     assert!(v["record"].is_object(), "{v}");
+    assert_eq!(v["jurisdiction"], "same", "411500 subject of xinyang: {v}");
     let (s, v) = n
         .post(&format!("/v1/records/{id2}/repair"), Some(&submit), &json!({"repaired_on": today, "basis": "已履行"}))
         .await;

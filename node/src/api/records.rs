@@ -75,6 +75,12 @@ pub fn record_json(r: &RecordState, auditor: bool, day: Day) -> Value {
         "decided_on": c.decided_on,
         "as_of": day,
     });
+    if let Subject::Uscc(u) = &c.subject {
+        // DOMAIN R1.6/R1.11: classify, never reject.
+        if let Some(k) = credfed_protocol::division::known_region(s.meta.origin.as_str()) {
+            v["jurisdiction"] = json!(credfed_protocol::division::jurisdiction(&k.division_code(), &u.division()));
+        }
+    }
     let visible = match &r.status {
         Some(st) => {
             v["status"] = json!(st.status);
