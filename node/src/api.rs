@@ -114,6 +114,10 @@ impl Ctx {
     pub fn token_id(&self) -> String {
         self.principal.as_ref().map_or_else(|| "none".into(), |p| p.token_id.clone())
     }
+    /// The audit source of objects this request submits.
+    pub fn source(&self) -> credfed_protocol::audit::Source {
+        credfed_protocol::audit::Source::Http { token_id: self.token_id() }
+    }
     /// Whether the caller holds the `audit` scope.
     pub fn is_auditor(&self) -> bool {
         self.principal.as_ref().is_some_and(|p| p.scope == tokens::Scope::Audit)

@@ -24,6 +24,7 @@ pub mod api;
 pub mod audit;
 pub mod config;
 pub mod export;
+pub mod fed;
 pub mod ingest;
 pub mod init;
 pub mod keyfile;
