@@ -23,6 +23,7 @@
 pub mod api;
 pub mod audit;
 pub mod config;
+pub mod demo;
 pub mod export;
 pub mod fed;
 pub mod ingest;
@@ -31,6 +32,7 @@ pub mod keyfile;
 pub mod metrics;
 pub mod node;
 pub mod query;
+pub mod setup;
 pub mod state;
 pub mod store;
 pub mod tokens;
