@@ -70,10 +70,10 @@ pub fn serial_lock() -> std::fs::File {
     f
 }
 
-/// The `credfed-node` binary: `CREDFED_NODE_BIN`, else `target/<profile>/credfed-node` found
-/// among the ancestors of the test executable. Built once (`cargo build -p credfed-node --bin
-/// credfed-node`) when it is absent or older than the `credfed-node` library this test was
-/// linked against.
+/// The `credfed-node` binary: `CREDFED_NODE_BIN`, else `target/<profile>/credfed-node` next to
+/// the test executable (`target/<profile>/deps/<test>`), brought up to date once per test
+/// binary with `cargo build -p credfed-node --bin credfed-node` (a no-op when fresh; a test of
+/// this crate never runs a stale node).
 ///
 /// # Panics
 /// When the binary cannot be found or built.
@@ -84,40 +84,17 @@ pub fn node_binary() -> PathBuf {
             return PathBuf::from(p);
         }
         let exe = std::env::current_exe().expect("current_exe");
-        // target/<profile>/deps/<test> → target/<profile>
         let profile_dir = exe
             .ancestors()
             .find(|a| a.join("deps").is_dir() && a.file_name().is_some_and(|n| n != "deps"))
             .expect("test executable under target/<profile>/deps")
             .to_path_buf();
+        build_node(&profile_dir);
         let bin = profile_dir.join("credfed-node");
-        if !bin.is_file() || stale(&bin, &profile_dir.join("deps")) {
-            build_node(&profile_dir);
-        }
         assert!(bin.is_file(), "{} missing after build", bin.display());
         bin
     })
     .clone()
-}
-
-fn mtime(p: &Path) -> Option<SystemTime> {
-    std::fs::metadata(p).and_then(|m| m.modified()).ok()
-}
-
-/// The binary is older than the newest `libcredfed_node-*.rlib` (the library changed since).
-fn stale(bin: &Path, deps: &Path) -> bool {
-    let Some(b) = mtime(bin) else { return true };
-    std::fs::read_dir(deps)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| {
-            let n = e.file_name();
-            let n = n.to_string_lossy();
-            n.starts_with("libcredfed_node-") && n.ends_with(".rlib")
-        })
-        .filter_map(|e| mtime(&e.path()))
-        .any(|lib| lib > b)
 }
 
 fn build_node(profile_dir: &Path) {
@@ -125,12 +102,11 @@ fn build_node(profile_dir: &Path) {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = std::process::Command::new(cargo);
-    cmd.current_dir(workspace).args(["build", "-p", "credfed-node", "--bin", "credfed-node", "--target-dir"]);
+    cmd.current_dir(workspace).args(["build", "-q", "-p", "credfed-node", "--bin", "credfed-node", "--target-dir"]);
     cmd.arg(target);
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         cmd.arg("--release");
     }
-    println!("building credfed-node: {cmd:?}");
     let status = cmd.status().expect("run cargo build");
     assert!(status.success(), "cargo build -p credfed-node failed");
 }

@@ -407,16 +407,28 @@ impl TestNet {
         Ok(out)
     }
 
-    /// Every audit entry of `region` (`event` objects).
+    /// Every durable audit entry of `region` (`event` objects), paging through
+    /// `/v1/audit/entries`.
     ///
     /// # Errors
     /// Connection failures or a non-200 answer.
     pub async fn audit_events(&self, region: &str) -> anyhow::Result<Vec<Value>> {
-        let r = self.get(region, "/v1/audit/entries", Some("audit")).await?;
-        if r.status != 200 {
-            bail!("audit entries at {region}: {} {}", r.status, r.text());
+        let mut out = Vec::new();
+        loop {
+            let path = format!("/v1/audit/entries?start={}", out.len());
+            let r = self.get(region, &path, Some("audit")).await?;
+            if r.status != 200 {
+                bail!("audit entries at {region}: {} {}", r.status, r.text());
+            }
+            let page = r.json["entries"].as_array().cloned().unwrap_or_default();
+            if page.is_empty() {
+                return Ok(out);
+            }
+            out.extend(page.into_iter().map(|e| e["event"].clone()));
+            if out.len() as u64 >= r.json["size"].as_u64().unwrap_or(0) {
+                return Ok(out);
+            }
         }
-        Ok(r.json["entries"].as_array().into_iter().flatten().map(|e| e["event"].clone()).collect())
     }
 
     /// `PUT /v1/admin/policy` at `region`.

@@ -193,7 +193,11 @@ async fn only_the_origin_repairs_and_forged_envelopes_are_refused_over_http() ->
                 ["not_delegated", "foreign_region"].contains(&code.as_str()),
                 "forgery {what} at {region} refused with {code}"
             );
-            assert!(!rejections(&net, &region, &code).await?.is_empty(), "refusal audited at {region}");
+            // `foreign_region` refusals are audited without waiting for the flush: poll.
+            wait_until(Duration::from_secs(5), &format!("{code} refusal audited at {region}"), || async {
+                rejections(&net, &region, &code).await.is_ok_and(|v| !v.is_empty())
+            })
+            .await?;
         }
     }
     for region in net.regions() {

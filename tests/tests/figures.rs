@@ -73,6 +73,21 @@ async fn publish(
     Ok(v)
 }
 
+/// How Xinyang's records reached `region` (accepted via gossip / sync) and what it refused
+/// on the way (`feed_gap`: gossip that arrived ahead of the feed held), from its audit log.
+async fn delivery_summary(net: &TestNet, region: &str) -> anyhow::Result<String> {
+    let mut by: BTreeMap<String, usize> = BTreeMap::new();
+    for e in net.audit_events(region).await? {
+        if e["accepted"]["origin"] == "xinyang" {
+            let src = e["accepted"]["source"].as_object().and_then(|o| o.keys().next().cloned()).unwrap_or_default();
+            *by.entry(format!("accepted/{src}")).or_default() += 1;
+        } else if let Some(code) = e["rejected"]["code"].as_str() {
+            *by.entry(format!("refused/{code}")).or_default() += 1;
+        }
+    }
+    Ok(format!("{by:?}"))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn propagation() -> anyhow::Result<()> {
     let rate = env_u64("CREDFED_RATE", 200).max(1);
@@ -155,6 +170,9 @@ async fn propagation() -> anyhow::Result<()> {
         p99.as_millis(),
         max.as_millis()
     );
+    for region in ["suzhou", "luan"] {
+        println!("  {region}: {}", delivery_summary(&net, region).await?);
+    }
     assert!(p99 < Duration::from_secs(10), "p99 propagation {p99:?}");
     assert!(total as f64 / load_secs >= rate as f64 * 0.5, "the node took less than half the offered load");
     net.wait_converged(Duration::from_secs(10)).await?;
