@@ -6,6 +6,7 @@
 //! See `docs/PROTOCOL.md` for the wire format and the published vectors in `tests/vectors/`.
 
 pub mod audit;
+pub mod bundle;
 pub mod calendar;
 pub mod cbor;
 pub mod checkpoint;
