@@ -7,14 +7,14 @@
 //! delegations and revocations the node holds, and its pinned anchors.
 //!
 //! # Encoding
-//! CBOR as serde/ciborium writes [`AuditBundle`]: a map with the field names below as text keys,
-//! in declaration order, byte strings for every binary field, `anchors` as an array of
-//! `[region, root_key]` pairs. This is the encoding the node has written since the first
-//! export, so a node can build its bundle with this type. Decoding is strict: size cap first,
-//! no trailing bytes, no unknown fields, and the decoded value must re-encode to exactly the
-//! input bytes (so a bundle has one encoding and a flipped length or integer width is caught
-//! by the parser). `trust_objects` are in canonical order (delegations, then revocations, each
-//! by ascending id) and `anchors` by ascending region.
+//! Canonical CBOR ([`crate::cbor`]): a map with the field names below as text keys (sorted the
+//! RFC 8949 §4.2.1 way), byte strings for leaves, hashes and envelopes, the region as text, the
+//! node key as a 32-byte string, `anchors` as a map region → root key. Decoding is strict
+//! (size cap first, no trailing bytes, no unknown fields, re-encodes to the same bytes), so a
+//! bundle has exactly one encoding and a flipped length or integer width is caught by the
+//! parser. Lists are canonical too: `envelopes` sorted by bytes without repeats (the objects
+//! named by the included `accepted` leaves plus the targets of acting ones), `feed_entries` in
+//! leaf order, `trust_objects` delegations then revocations, each by ascending id.
 //!
 //! # Verification
 //! [`verify_bundle`] (in `bundle/verify.rs`) checks everything offline and returns a
@@ -27,11 +27,15 @@ mod builder;
 pub mod sample;
 mod verify;
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cbor::ByteBuf;
+use crate::cbor::{self, ByteBuf, CborError};
+use crate::keys::PublicKey;
+use crate::merkle::Hash;
+use crate::RegionId;
 
 pub use builder::BundleBuilder;
 pub use verify::{verify_bundle, verify_bundle_bytes};
@@ -39,7 +43,7 @@ pub use verify::{verify_bundle, verify_bundle_bytes};
 /// Bundle format version.
 pub const BUNDLE_VERSION: u64 = 1;
 /// Largest bundle accepted (bytes). A 100 000-entry bundle is about 60 MiB.
-pub const MAX_BUNDLE_LEN: usize = 1 << 30;
+pub const MAX_BUNDLE_LEN: usize = 512 * 1024 * 1024;
 /// Most failures a report lists; the rest are only counted.
 pub const MAX_REPORTED_FAILURES: usize = 1000;
 
@@ -48,111 +52,76 @@ pub fn origin_line(region: &str) -> String {
     format!("credfed/{region}/audit")
 }
 
-/// An audit bundle, as exported by a node. Fields are raw (byte strings, text) so that a
-/// damaged bundle still decodes and the verifier can say which entry is wrong.
+/// An audit bundle, as exported by a node (`GET /v1/audit/export`). Leaves, hashes and
+/// envelopes stay raw bytes so that a damaged bundle still decodes and the verifier can say
+/// which entry is wrong.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditBundle {
     /// Format version ([`BUNDLE_VERSION`]).
     pub version: u64,
-    /// Exporting region (the checkpoint's key name).
-    pub region: String,
-    /// Node public key (32 bytes) that signed the checkpoint and feed entries.
-    pub node_key: ByteBuf,
-    /// Signed checkpoint note (C2SP signed-note text).
+    /// Exporting region (also the checkpoint's key name).
+    pub region: RegionId,
+    /// Node public key that signed the checkpoint and the feed entries.
+    pub node_key: PublicKey,
+    /// Signed checkpoint note (C2SP signed note).
     pub checkpoint: String,
     /// Every leaf hash `[0, size)`.
     pub leaf_hashes: Vec<ByteBuf>,
-    /// First leaf index included.
+    /// Index of the first exported leaf.
     pub from: u64,
-    /// Leaf bytes `[from, to)`.
+    /// Leaf bytes `[from, from + leaves.len())`.
     pub leaves: Vec<ByteBuf>,
-    /// Envelopes named by the included `accepted` leaves, in leaf order.
+    /// Envelopes named by exported `accepted` leaves, and the targets of acting ones; sorted by
+    /// bytes, no repeats.
     pub envelopes: Vec<ByteBuf>,
-    /// Signed own-feed entries named by the included `published` leaves, in leaf order.
+    /// Signed own-feed entries named by exported `published` leaves, in leaf order.
     pub feed_entries: Vec<ByteBuf>,
     /// Delegation and revocation envelopes (delegations, then revocations, by ascending id).
     pub trust_objects: Vec<ByteBuf>,
-    /// Pinned anchors `(region, root key)`, by ascending region.
-    pub anchors: Vec<(String, ByteBuf)>,
+    /// Anchors pinned by the node: region → root key.
+    pub anchors: BTreeMap<RegionId, PublicKey>,
 }
 
-/// Bundle bytes that do not decode.
+/// The name the node's export module uses.
+pub type Bundle = AuditBundle;
+
+/// A bundle that does not decode, or (from [`verify`]) the first thing that does not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BundleError {
-    /// Over [`MAX_BUNDLE_LEN`].
-    #[error("bundle is {got} bytes, over the {max}-byte limit")]
-    TooLarge {
-        /// Size.
-        got: usize,
-        /// Cap.
-        max: usize,
-    },
-    /// Not CBOR of the bundle's shape (the detail names the field).
-    #[error("malformed bundle: {0}")]
-    Malformed(String),
-    /// Bytes after the bundle.
-    #[error("bundle has {0} trailing bytes")]
-    TrailingBytes(usize),
-    /// Decodes, but is not the one encoding of its value.
-    #[error("bundle is not in its canonical encoding (re-encoding differs from the input)")]
-    NonCanonical,
+    /// Not a canonical bundle (or over [`MAX_BUNDLE_LEN`]).
+    #[error("bundle does not decode: {0}")]
+    Decode(#[from] CborError),
+    /// The first verification failure.
+    #[error("{0}")]
+    Invalid(Failure),
 }
 
 impl BundleError {
     /// Stable snake_case code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
-            BundleError::TooLarge { .. } => "bundle_too_large",
-            BundleError::Malformed(_) => "malformed_bundle",
-            BundleError::TrailingBytes(_) => "trailing_bytes",
-            BundleError::NonCanonical => "non_canonical_bundle",
+            BundleError::Decode(CborError::TooLarge { .. }) => "bundle_too_large",
+            BundleError::Decode(CborError::TrailingBytes { .. }) => "trailing_bytes",
+            BundleError::Decode(CborError::NonCanonical { .. }) => "non_canonical_bundle",
+            BundleError::Decode(_) => "malformed_bundle",
+            BundleError::Invalid(f) => &f.code,
         }
     }
 }
 
 impl AuditBundle {
-    /// The encoded bundle.
+    /// Canonical bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.estimated_len());
-        ciborium::ser::into_writer(self, &mut out).expect("writing to a Vec cannot fail");
-        out
-    }
-
-    fn estimated_len(&self) -> usize {
-        let sum = |v: &[ByteBuf]| v.iter().map(|b| b.0.len() + 5).sum::<usize>();
-        256 + self.checkpoint.len()
-            + sum(&self.leaf_hashes)
-            + sum(&self.leaves)
-            + sum(&self.envelopes)
-            + sum(&self.feed_entries)
-            + sum(&self.trust_objects)
-            + self.anchors.len() * 80
+        cbor::to_canonical(self, "bundle").expect("bundles encode")
     }
 
     /// Strictly decodes bundle bytes.
     ///
     /// # Errors
-    /// [`BundleError`].
+    /// [`BundleError::Decode`].
     pub fn decode(bytes: &[u8]) -> Result<AuditBundle, BundleError> {
-        if bytes.len() > MAX_BUNDLE_LEN {
-            return Err(BundleError::TooLarge { got: bytes.len(), max: MAX_BUNDLE_LEN });
-        }
-        let mut reader = bytes;
-        let b: AuditBundle = ciborium::de::from_reader_with_recursion_limit(&mut reader, 8).map_err(|e| {
-            let s = match e {
-                ciborium::de::Error::Semantic(_, m) => m,
-                other => format!("{other:?}"),
-            };
-            BundleError::Malformed(s.chars().take(200).collect())
-        })?;
-        if !reader.is_empty() {
-            return Err(BundleError::TrailingBytes(reader.len()));
-        }
-        if b.encode() != bytes {
-            return Err(BundleError::NonCanonical);
-        }
-        Ok(b)
+        Ok(cbor::from_canonical(bytes, MAX_BUNDLE_LEN, "bundle")?)
     }
 
     /// One past the last leaf index included.
@@ -161,15 +130,54 @@ impl AuditBundle {
     }
 }
 
+/// What a successful [`verify`] established.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// Checkpoint size.
+    pub size: u64,
+    /// Checkpoint root.
+    pub root: Hash,
+    /// Leaves checked.
+    pub entries: u64,
+    /// Accepted objects whose envelopes and authorization were checked.
+    pub objects: u64,
+    /// Whether the root came from the auditor (`true`) or from the bundle itself.
+    pub anchor_pinned_by_auditor: bool,
+}
+
+/// [`verify_bundle`] with the auditor's root for the bundle's own region only, as a `Result`
+/// naming the first failure.
+///
+/// # Errors
+/// [`BundleError::Invalid`] with the first failure.
+pub fn verify(b: &AuditBundle, pinned: Option<&PublicKey>) -> Result<Verdict, BundleError> {
+    let roots = pinned.map(|k| vec![(b.region.clone(), *k)]);
+    let r = verify_bundle(b, roots.as_deref(), None);
+    if let Some(f) = r.failures.into_iter().next() {
+        return Err(BundleError::Invalid(f));
+    }
+    let root = r.checkpoint_root.as_deref().and_then(|h| hex::decode(h).ok()).and_then(|v| v.try_into().ok());
+    Ok(Verdict {
+        size: r.checkpoint_size.unwrap_or_default(),
+        root: root.unwrap_or_default(),
+        entries: r.counts.leaves,
+        objects: r.counts.authorized + r.counts.unchecked_targets,
+        anchor_pinned_by_auditor: pinned.is_some(),
+    })
+}
+
 /// One thing that does not verify.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     /// Which part of the bundle: `bundle`, `checkpoint`, `previous`, `leaf_hashes`, `leaves`,
     /// `envelopes`, `feed_entries`, `trust_objects`, `anchors`.
     pub section: String,
-    /// Audit-log leaf index for leaf-related failures; position in the section otherwise.
+    /// Audit-log leaf index when `leaf_index`, else the position in the section.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub index: Option<u64>,
+    /// Whether `index` is an audit-log leaf index.
+    #[serde(default)]
+    pub leaf_index: bool,
     /// Object (or feed entry) id, lowercase hex, when one is concerned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -181,14 +189,15 @@ pub struct Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.section)?;
-        if let Some(i) = self.index {
-            write!(f, "[{i}]")?;
+        match (self.section.as_str(), self.index) {
+            ("leaves" | "envelopes" | "feed_entries", Some(i)) if self.leaf_index => write!(f, "audit entry {i}")?,
+            (s, Some(i)) => write!(f, "{s} #{i}")?,
+            (s, None) => write!(f, "{s}")?,
         }
         if let Some(id) = &self.id {
-            write!(f, " {}", &id[..id.len().min(16)])?;
+            write!(f, " (object {})", &id[..id.len().min(16)])?;
         }
-        write!(f, ": {} — {}", self.code, self.message)
+        write!(f, ": {}: {}", self.code, self.message)
     }
 }
 
@@ -270,23 +279,49 @@ impl VerifyReport {
         self.failures.first()
     }
 
+    /// Records a failure whose `index` is a position in its section (or absent).
     pub(crate) fn fail(
         &mut self,
         section: &str,
         index: Option<u64>,
         id: Option<String>,
         code: &str,
-        message: impl Into<String>,
+        msg: impl Into<String>,
     ) {
+        self.push(Failure {
+            section: section.into(),
+            index,
+            leaf_index: false,
+            id,
+            code: code.into(),
+            message: msg.into(),
+        });
+    }
+
+    /// Records a failure about audit-log leaf `index`.
+    pub(crate) fn fail_leaf(
+        &mut self,
+        section: &str,
+        index: u64,
+        id: Option<String>,
+        code: &str,
+        msg: impl Into<String>,
+    ) {
+        let f = Failure {
+            section: section.into(),
+            index: Some(index),
+            leaf_index: true,
+            id,
+            code: code.into(),
+            message: msg.into(),
+        };
+        self.push(f);
+    }
+
+    fn push(&mut self, f: Failure) {
         self.ok = false;
         if self.failures.len() < MAX_REPORTED_FAILURES {
-            self.failures.push(Failure {
-                section: section.into(),
-                index,
-                id,
-                code: code.into(),
-                message: message.into(),
-            });
+            self.failures.push(f);
         } else {
             self.failures_omitted += 1;
         }

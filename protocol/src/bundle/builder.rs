@@ -145,7 +145,12 @@ impl BundleBuilder {
         for leaf in &self.leaves[from as usize..to as usize] {
             match AuditEvent::decode(leaf) {
                 Ok(AuditEvent::Accepted { id, .. }) => {
-                    envelopes.push(ByteBuf(self.envelopes[&id].clone()));
+                    let bytes = &self.envelopes[&id];
+                    let target = objects::open(bytes).ok().and_then(|o| o.body.target());
+                    if let Some(t) = target.and_then(|t| self.envelopes.get(&t)) {
+                        envelopes.push(ByteBuf(t.clone()));
+                    }
+                    envelopes.push(ByteBuf(bytes.clone()));
                 }
                 Ok(AuditEvent::Published { seq, .. }) => {
                     feed_entries.push(ByteBuf(self.feed[seq as usize - 1].1.clone()));
@@ -153,10 +158,12 @@ impl BundleBuilder {
                 _ => {}
             }
         }
+        envelopes.sort();
+        envelopes.dedup();
         AuditBundle {
             version: BUNDLE_VERSION,
-            region: self.region.to_string(),
-            node_key: ByteBuf(self.node.public().as_bytes().to_vec()),
+            region: self.region.clone(),
+            node_key: self.node.public(),
             checkpoint: self.checkpoint(self.size()),
             leaf_hashes: self.hashes.iter().map(|h| ByteBuf(h.to_vec())).collect(),
             from,
@@ -164,7 +171,7 @@ impl BundleBuilder {
             envelopes,
             feed_entries,
             trust_objects: self.trust.values().cloned().map(ByteBuf).collect(),
-            anchors: self.anchors.iter().map(|(r, k)| (r.to_string(), ByteBuf(k.as_bytes().to_vec()))).collect(),
+            anchors: self.anchors.clone(),
         }
     }
 

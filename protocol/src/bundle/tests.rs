@@ -52,28 +52,47 @@ fn encoding_is_strict_and_round_trips() {
     let pos = bytes.windows(8).position(|w| w == b"version\x01").unwrap() + 7;
     let long = [&bytes[..pos], &[0x18, 0x01], &bytes[pos + 1..]].concat();
     assert_eq!(AuditBundle::decode(&long).unwrap_err().code(), "non_canonical_bundle");
+    // The report of undecodable bytes names the parser.
+    let r = verify_bundle_bytes(&t, None, None);
+    assert!(!r.ok && r.failures[0].section == "bundle");
 }
 
-/// The encoding the node writes: a map with text keys in declaration order.
+/// Canonical CBOR: map keys sorted by their encoding (shorter first).
 #[test]
-fn field_order_is_the_nodes() {
-    let b = sample(0).log.bundle(0, 0);
+fn encoding_is_canonical_cbor() {
+    let b = sample(3).log.bundle(0, 3);
     let v: ciborium::Value = ciborium::de::from_reader(b.encode().as_slice()).unwrap();
     let keys: Vec<String> = v.as_map().unwrap().iter().map(|(k, _)| k.as_text().unwrap().to_owned()).collect();
     let want = [
-        "version",
-        "region",
-        "node_key",
-        "checkpoint",
-        "leaf_hashes",
         "from",
         "leaves",
+        "region",
+        "anchors",
+        "version",
+        "node_key",
         "envelopes",
+        "checkpoint",
+        "leaf_hashes",
         "feed_entries",
         "trust_objects",
-        "anchors",
     ];
     assert_eq!(keys, want);
+    assert_eq!(crate::cbor::to_canonical(&b, "bundle").unwrap(), b.encode());
+}
+
+/// The compatibility API the node's export and tests use.
+#[test]
+fn verify_result_names_the_first_failing_entry() {
+    let s = sample(20);
+    let b = s.log.bundle(0, s.log.size());
+    let v = verify(&b, Some(&s.keys.root.public())).unwrap();
+    assert_eq!((v.entries, v.size), (s.log.size(), s.log.size()));
+    assert!(v.anchor_pinned_by_auditor && v.objects > 10);
+    let mut bad = b.clone();
+    let last = bad.leaves.len() - 1;
+    bad.leaves[last].0[3] ^= 1;
+    let err = verify(&bad, None).unwrap_err();
+    assert!(err.to_string().starts_with(&format!("audit entry {last}: leaf_hash_mismatch")), "{err}");
 }
 
 #[test]
@@ -92,21 +111,35 @@ fn dropped_swapped_and_duplicated_entries_are_named() {
 
     let mut x = b.clone();
     x.envelopes.swap(4, 5);
-    assert_fails(&x, "envelope_out_of_order");
+    assert_fails(&x, "envelopes_not_canonical");
 
-    let mut x = b.clone();
-    x.envelopes.remove(6);
-    assert_fails(&x, "envelope_out_of_order");
-
-    let mut x = b.clone();
-    let last = x.envelopes.len() - 1;
-    x.envelopes.remove(last);
-    assert_fails(&x, "envelope_missing");
+    // Every envelope is needed: dropping any one of them is noticed.
+    for k in 0..b.envelopes.len() {
+        let mut x = b.clone();
+        x.envelopes.remove(k);
+        let r = verify_bundle(&x, None, None);
+        assert!(
+            codes(&r).iter().any(|c| ["envelope_missing", "target_missing", "trust_object_missing"].contains(c)),
+            "drop {k}: {:?}",
+            r.failures
+        );
+    }
 
     let mut x = b.clone();
     let e = x.envelopes[3].clone();
-    x.envelopes.push(e);
-    assert_fails(&x, "duplicate_envelope");
+    x.envelopes.insert(3, e);
+    assert_fails(&x, "envelopes_not_canonical");
+
+    // An envelope nobody names.
+    let mut other = sample(41);
+    let extra = other.own_record();
+    let _ = extra;
+    let mut x = b.clone();
+    let ob = other.log.bundle(0, other.log.size());
+    let new: Vec<_> = ob.envelopes.iter().filter(|e| !b.envelopes.contains(e)).cloned().collect();
+    x.envelopes.extend(new);
+    x.envelopes.sort();
+    assert_fails(&x, "unexpected_envelope");
 
     let mut x = b.clone();
     x.feed_entries.swap(2, 3);
@@ -153,7 +186,7 @@ fn signatures_and_checkpoints_are_checked() {
 
     // Another node key.
     let mut x = b.clone();
-    x.node_key = crate::cbor::ByteBuf(s.keys.authority.public().as_bytes().to_vec());
+    x.node_key = s.keys.authority.public();
     assert_fails(&x, "bad_checkpoint");
 }
 
@@ -237,10 +270,13 @@ fn authorization_is_replayed() {
     let r = assert_fails(&b, "not_origin");
     assert!(r.first_failure().unwrap().id.is_some());
 
-    // The same repair, with its target outside the bundle: unchecked, not failed.
+    // The same repair exported alone carries its target, so the rule is still checked.
     let b = s.log.bundle(s.log.size() - 2, s.log.size());
-    let r = verify_bundle(&b, None, None);
-    assert!(r.ok, "{:?}", r.failures);
+    assert_fails(&b, "not_origin");
+    // Without the target: named as missing.
+    let mut x = b.clone();
+    x.envelopes.retain(|e| crate::objects::open(&e.0).map(|o| o.id() != peer).unwrap_or(true));
+    let r = assert_fails(&x, "target_missing");
     assert_eq!(r.counts.unchecked_targets, 1);
 }
 
@@ -304,6 +340,11 @@ proptest! {
         let r = verify_bundle(&s.log.bundle(from, to), None, None);
         prop_assert!(r.ok, "{:?}", r.failures);
     }
+
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
 
     /// Any single-byte change of an encoded bundle is refused by the parser or the verifier.
     #[test]

@@ -2,32 +2,37 @@
 //!
 //! Order of checks (each failure names the leaf index or object id and a stable code):
 //!
-//! 1. header: version, region id, node key;
+//! 1. header: version (region and node key are typed: a bad one does not decode);
 //! 2. checkpoint: C2SP signed note by the node key under key name = region, origin
 //!    `credfed/<region>/audit`;
 //! 3. leaf hashes: 32 bytes each, `len == size`, `merkle::root == checkpoint root`;
-//! 4. anchors (canonical order; auditor-supplied roots replace the bundle's, and a bundle
-//!    anchor that differs from the auditor's is a failure), then trust objects: each opens, is a
+//! 4. anchors (auditor-supplied roots replace the bundle's, and a bundle anchor that differs
+//!    from the auditor's is a failure), then trust objects: each opens, is a
 //!    delegation or revocation signed by its region's pinned root, in canonical order, no
 //!    duplicates; delegations are replayed into a [`TrustState`];
 //! 5. leaves: hash equals `merkle::leaf_hash(leaf)`, decodes strictly as an [`AuditEvent`];
 //! 6. the node key is delegated (role node) by the region's root, valid and unrevoked at the
 //!    time of the last included event;
-//! 7. walking the leaves in order: each `accepted` leaf has its envelope, in order, which opens,
+//! 7. envelopes: sorted by bytes without repeats, each opens, each is named by an included
+//!    `accepted` leaf or is the target of one;
+//! 8. walking the leaves in order: each `accepted` leaf has its envelope, which opens,
 //!    has the leaf's id and origin, and passes [`authorize`] with the leaf's time as `now`,
 //!    under the delegations plus the revocations the log had accepted **before** that leaf
 //!    (so a backdated revocation accepted later does not condemn an earlier acceptance, and an
 //!    object accepted after its signer's revocation is caught). Targets are looked up among
-//!    the bundle's objects; a target outside the bundle is counted as unchecked, not failed.
+//!    the bundle's objects. A node cannot accept an acting object without holding its target
+//!    (authorization stays pending), and its export includes the target, so a missing target
+//!    is a failure (`target_missing`); a bundle whose range starts after a target's leaf
+//!    still carries it among the envelopes.
 //!    Each `published` leaf has its own-feed entry, in order, signed by the node key, naming the
 //!    leaf's id, seq and entry hash; published seqs are consecutive and the entries chain
 //!    ([`feed::verify_chain`]);
-//! 8. consistency with an earlier checkpoint: recomputed from the leaf hashes (all present).
+//! 9. consistency with an earlier checkpoint: recomputed from the leaf hashes (all present).
 //!
 //! Local policy is not in the bundle: objects are authorized under the default (accept-all)
 //! policy, since a policy refusal is the node's own business, not a forgery.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use crate::audit::AuditEvent;
 use crate::checkpoint::SignedCheckpoint;
@@ -70,7 +75,7 @@ pub fn verify_bundle(
 ) -> VerifyReport {
     let mut r = VerifyReport {
         ok: true,
-        region: bundle.region.clone(),
+        region: bundle.region.to_string(),
         from: bundle.from,
         to: bundle.to(),
         trust_source: if trust.is_some() { "auditor" } else { "bundle" }.into(),
@@ -87,21 +92,8 @@ pub fn verify_bundle(
         r.fail("bundle", None, None, "unsupported_version", m);
         return r;
     }
-    let region: RegionId = match bundle.region.parse() {
-        Ok(region) => region,
-        Err(e) => {
-            r.fail("bundle", None, None, "invalid_region", e.to_string());
-            return r;
-        }
-    };
-    let node_key = match PublicKey::from_bytes(&bundle.node_key.0) {
-        Ok(k) => k,
-        Err(e) => {
-            r.fail("bundle", None, None, "invalid_node_key", e.to_string());
-            return r;
-        }
-    };
-    let mut v = Verifier { b: bundle, region, node_key, r, trust: TrustState::new() };
+    let (region, node_key) = (bundle.region.clone(), bundle.node_key);
+    let mut v = Verifier { b: bundle, region, node_key, r, trust: TrustState::new(), bad_envelopes: HashSet::new() };
     v.run(trust, previous);
     v.r
 }
@@ -112,13 +104,13 @@ struct Verifier<'a> {
     node_key: PublicKey,
     r: VerifyReport,
     trust: TrustState,
+    /// Ids of envelopes that are present but do not open (already reported).
+    bad_envelopes: HashSet<ObjectId>,
 }
 
 /// What the walk learned up front about the included leaves.
 struct Leaves {
     events: Vec<Option<AuditEvent>>,
-    /// Leaf index of the n-th `accepted` event.
-    accepted_at: Vec<u64>,
     /// Leaf index of the n-th `published` event.
     published_at: Vec<u64>,
     accepted_ids: HashSet<ObjectId>,
@@ -127,6 +119,11 @@ struct Leaves {
 
 fn hex_id(id: &ObjectId) -> Option<String> {
     Some(id.to_hex())
+}
+
+/// The id of envelope bytes that decode (signature not checked).
+fn envelope_id(raw: &[u8]) -> Option<ObjectId> {
+    Envelope::decode(raw).ok().map(|e| e.id())
 }
 
 impl Verifier<'_> {
@@ -197,39 +194,16 @@ impl Verifier<'_> {
     }
 
     fn anchors(&mut self, supplied: Option<&[(RegionId, PublicKey)]>) {
-        let mut roots: BTreeMap<RegionId, PublicKey> = BTreeMap::new();
-        let mut last: Option<String> = None;
-        for (i, (name, key)) in self.b.anchors.iter().enumerate() {
-            let i = Some(i as u64);
-            if last.as_ref().is_some_and(|l| l.as_str() >= name.as_str()) {
-                self.r.fail(
-                    "anchors",
-                    i,
-                    None,
-                    "anchors_not_canonical",
-                    "anchors must be sorted by region, no repeats",
-                );
-            }
-            last = Some(name.clone());
-            match (name.parse::<RegionId>(), PublicKey::from_bytes(&key.0)) {
-                (Ok(reg), Ok(k)) => {
-                    roots.insert(reg, k);
-                }
-                (Err(e), _) => self.r.fail("anchors", i, None, "invalid_region", e.to_string()),
-                (_, Err(e)) => self.r.fail("anchors", i, None, "invalid_anchor_key", format!("{name}: {e}")),
-            }
-        }
+        let mut roots = self.b.anchors.clone();
         if let Some(supplied) = supplied {
             for (reg, key) in supplied {
-                if let Some(theirs) = roots.get(reg) {
-                    if theirs != key {
-                        let m = format!(
-                            "the bundle pins {} for {reg}, the auditor pinned {}",
-                            theirs.fingerprint(),
-                            key.fingerprint()
-                        );
-                        self.r.fail("anchors", None, None, "anchor_mismatch", m);
-                    }
+                if let Some(theirs) = roots.get(reg).filter(|t| *t != key) {
+                    let m = format!(
+                        "the bundle pins {} for {reg}, the auditor pinned {}",
+                        theirs.fingerprint(),
+                        key.fingerprint()
+                    );
+                    self.r.fail("anchors", None, None, "anchor_mismatch", m);
                 }
                 roots.insert(reg.clone(), *key);
             }
@@ -300,7 +274,6 @@ impl Verifier<'_> {
     fn leaves(&mut self, hashes: &[Hash]) -> Leaves {
         let mut l = Leaves {
             events: Vec::with_capacity(self.b.leaves.len()),
-            accepted_at: Vec::new(),
             published_at: Vec::new(),
             accepted_ids: HashSet::new(),
             last_time: None,
@@ -310,13 +283,12 @@ impl Verifier<'_> {
             let h = merkle::leaf_hash(&leaf.0);
             if hashes.get(i as usize) != Some(&h) {
                 let m = "SHA-256(0x00 || leaf) differs from the leaf hash the checkpoint covers";
-                self.r.fail("leaves", Some(i), None, "leaf_hash_mismatch", m);
+                self.r.fail_leaf("leaves", i, None, "leaf_hash_mismatch", m);
             }
             match AuditEvent::decode(&leaf.0) {
                 Ok(ev) => {
                     match &ev {
                         AuditEvent::Accepted { id, .. } => {
-                            l.accepted_at.push(i);
                             l.accepted_ids.insert(*id);
                         }
                         AuditEvent::Published { .. } => l.published_at.push(i),
@@ -326,7 +298,7 @@ impl Verifier<'_> {
                     l.events.push(Some(ev));
                 }
                 Err(e) => {
-                    self.r.fail("leaves", Some(i), None, "malformed_leaf", e.to_string());
+                    self.r.fail_leaf("leaves", i, None, "malformed_leaf", e.to_string());
                     l.events.push(None);
                 }
             }
@@ -366,19 +338,18 @@ impl Verifier<'_> {
             self.r.counts.unplaced_revocations =
                 revocations.keys().filter(|id| !l.accepted_ids.contains(id)).count() as u64;
         }
-        let envs = self.open_envelopes(l);
+        let envs = self.open_envelopes();
         let feed = self.open_feed(l);
-        let env_pos: HashMap<ObjectId, usize> =
-            envs.iter().enumerate().filter_map(|(p, o)| Some((o.as_ref()?.id(), p))).collect();
-        let mut targets: HashMap<ObjectId, TargetInfo> = HashMap::new();
+        let targets: HashMap<ObjectId, TargetInfo> = envs
+            .values()
+            .map(|o| (o.id(), TargetInfo { region: o.body.region().clone(), object_type: o.body.object_type() }))
+            .collect();
         let trust_ids: HashSet<ObjectId> =
             self.trust.delegations().map(|(id, _)| *id).chain(revocations.keys().copied()).collect();
-        for o in envs.iter().flatten() {
-            targets.insert(o.id(), TargetInfo { region: o.body.region().clone(), object_type: o.body.object_type() });
-        }
+        let mut needed: HashSet<ObjectId> = HashSet::new();
         let policy = LocalPolicy::default();
-        let mut seen: HashMap<ObjectId, (u64, Option<u64>)> = HashMap::new();
-        let (mut env_cursor, mut feed_cursor) = (0usize, 0usize);
+        let mut seen: HashMap<ObjectId, Option<u64>> = HashMap::new();
+        let mut feed_cursor = 0usize;
         let mut last_published: Option<u64> = None;
         let mut run: Vec<SignedFeedEntry> = Vec::new();
         let mut run_at: Vec<u64> = Vec::new();
@@ -388,49 +359,42 @@ impl Verifier<'_> {
             match ev {
                 AuditEvent::Accepted { at, id, origin, seq, .. } => {
                     self.r.counts.accepted += 1;
-                    if seen.insert(*id, (i, *seq)).is_some() {
-                        self.r.fail("leaves", Some(i), hex_id(id), "duplicate_accepted", "object accepted twice");
+                    if seen.insert(*id, *seq).is_some() {
+                        self.r.fail_leaf("leaves", i, hex_id(id), "duplicate_accepted", "object accepted twice");
                     }
-                    let pos = env_cursor;
-                    env_cursor += 1;
-                    let obj = match envs.get(pos) {
-                        Some(Some(o)) if o.id() == *id => o,
-                        Some(None) => continue,
-                        _ => match env_pos.get(id) {
-                            Some(p) => {
-                                let m = format!("envelope for this leaf is at position {p}, expected {pos}");
-                                self.r.fail("envelopes", Some(i), hex_id(id), "envelope_out_of_order", m);
-                                match &envs[*p] {
-                                    Some(o) => o,
-                                    None => continue,
-                                }
-                            }
-                            None => {
-                                let m = "the accepted object's envelope is not in the bundle";
-                                self.r.fail("envelopes", Some(i), hex_id(id), "envelope_missing", m);
-                                continue;
-                            }
-                        },
+                    needed.insert(*id);
+                    let Some(obj) = envs.get(id) else {
+                        if !self.bad_envelopes.contains(id) {
+                            let m = "the accepted object's envelope is not in the bundle";
+                            self.r.fail_leaf("envelopes", i, hex_id(id), "envelope_missing", m);
+                        }
+                        continue;
                     };
                     if obj.body.region() != origin {
                         let m = format!("leaf says origin {origin}, the object is from {}", obj.body.region());
-                        self.r.fail("leaves", Some(i), hex_id(id), "origin_mismatch", m);
+                        self.r.fail_leaf("leaves", i, hex_id(id), "origin_mismatch", m);
                     }
                     if origin == &self.region && seq.is_none() {
-                        self.r.fail(
-                            "leaves",
-                            Some(i),
-                            hex_id(id),
-                            "missing_seq",
-                            "own object accepted without a feed seq",
-                        );
+                        let m = "own object accepted without a feed seq";
+                        self.r.fail_leaf("leaves", i, hex_id(id), "missing_seq", m);
                     }
-                    let is_trust = matches!(obj.body, Body::Delegation(_) | Body::Revocation(_));
-                    if is_trust && !trust_ids.contains(id) {
+                    if matches!(obj.body, Body::Delegation(_) | Body::Revocation(_)) && !trust_ids.contains(id) {
                         let m = "accepted delegation/revocation missing from trust_objects (or invalid there)";
-                        self.r.fail("trust_objects", Some(i), hex_id(id), "trust_object_missing", m);
+                        self.r.fail_leaf("trust_objects", i, hex_id(id), "trust_object_missing", m);
                     }
-                    let target = obj.body.target().and_then(|t| targets.get(&t));
+                    let target_id = obj.body.target();
+                    if let Some(t) = target_id {
+                        needed.insert(t);
+                    }
+                    let target = target_id.and_then(|t| targets.get(&t));
+                    if let (Some(t), None) = (target_id, target) {
+                        if !self.bad_envelopes.contains(&t) {
+                            let m = format!("target {t} of this acting object is not in the bundle");
+                            self.r.fail_leaf("envelopes", i, hex_id(id), "target_missing", m);
+                        }
+                        self.r.counts.unchecked_targets += 1;
+                        continue;
+                    }
                     let ctx = AuthzContext {
                         trust: &self.trust,
                         policy: &policy,
@@ -443,7 +407,7 @@ impl Verifier<'_> {
                         Decision::Pending(_) => self.r.counts.unchecked_targets += 1,
                         Decision::Quarantine(d) | Decision::Reject(d) => {
                             let m = format!("accepted by the node, but: {d}");
-                            self.r.fail("leaves", Some(i), hex_id(id), d.code(), m);
+                            self.r.fail_leaf("leaves", i, hex_id(id), d.code(), m);
                         }
                     }
                     if let Some(rev) = revocations.get(id) {
@@ -454,14 +418,14 @@ impl Verifier<'_> {
                     self.r.counts.published += 1;
                     let pos = feed_cursor;
                     feed_cursor += 1;
-                    if k > 0 && seen.get(id).map(|(_, s)| *s) != Some(Some(*seq)) {
+                    if k > 0 && seen.get(id) != Some(&Some(*seq)) {
                         let m = format!("no earlier accepted leaf for this object at seq {seq}");
-                        self.r.fail("leaves", Some(i), hex_id(id), "published_without_accept", m);
+                        self.r.fail_leaf("leaves", i, hex_id(id), "published_without_accept", m);
                     }
                     if let Some(p) = last_published {
                         if *seq != p + 1 {
                             let m = format!("published seq {seq} follows seq {p}");
-                            self.r.fail("leaves", Some(i), hex_id(id), "feed_seq_gap", m);
+                            self.r.fail_leaf("leaves", i, hex_id(id), "feed_seq_gap", m);
                         }
                     }
                     last_published = Some(*seq);
@@ -470,7 +434,7 @@ impl Verifier<'_> {
                         Some(None) => continue,
                         None => {
                             let m = format!("own-feed entry {seq} is not in the bundle");
-                            self.r.fail("feed_entries", Some(i), hex_id(id), "feed_entry_missing", m);
+                            self.r.fail_leaf("feed_entries", i, hex_id(id), "feed_entry_missing", m);
                             continue;
                         }
                     };
@@ -487,7 +451,7 @@ impl Verifier<'_> {
                         None
                     };
                     if let Some(m) = mismatch {
-                        self.r.fail("feed_entries", Some(i), hex_id(id), "feed_entry_mismatch", m);
+                        self.r.fail_leaf("feed_entries", i, hex_id(id), "feed_entry_mismatch", m);
                     }
                     if run.last().is_some_and(|p| p.entry.seq + 1 != en.seq) {
                         self.chain(&run, &run_at);
@@ -503,10 +467,12 @@ impl Verifier<'_> {
             }
         }
         self.chain(&run, &run_at);
-        for pos in env_cursor..envs.len() {
-            let m = "envelope not named by any accepted leaf in range";
-            let id = Envelope::decode(&self.b.envelopes[pos].0).ok().map(|e| e.id().to_hex());
-            self.r.fail("envelopes", Some(pos as u64), id, "unexpected_envelope", m);
+        for (pos, raw) in self.b.envelopes.iter().enumerate() {
+            let id = envelope_id(&raw.0);
+            if id.is_some_and(|id| !needed.contains(&id)) {
+                let m = "envelope neither named by an accepted leaf in range nor the target of one";
+                self.r.fail("envelopes", Some(pos as u64), id.as_ref().and_then(hex_id), "unexpected_envelope", m);
+            }
         }
         for pos in feed_cursor..feed.len() {
             let m = "feed entry not named by any published leaf in range";
@@ -523,29 +489,35 @@ impl Verifier<'_> {
                 }
                 _ => None,
             };
-            let index = bad.and_then(|p| at.get(p).copied());
             let id = bad.map(|p| run[p].entry.envelope_id.to_hex());
-            self.r.fail("feed_entries", index, id, e.code(), e.to_string());
+            match bad.and_then(|p| at.get(p).copied()) {
+                Some(i) => self.r.fail_leaf("feed_entries", i, id, e.code(), e.to_string()),
+                None => self.r.fail("feed_entries", None, id, e.code(), e.to_string()),
+            }
         }
     }
 
-    fn open_envelopes(&mut self, l: &Leaves) -> Vec<Option<VerifiedObject>> {
-        let mut out = Vec::with_capacity(self.b.envelopes.len());
-        let mut ids = HashSet::new();
+    /// Opens every envelope; checks the canonical order (sorted by bytes, no repeats).
+    fn open_envelopes(&mut self) -> HashMap<ObjectId, VerifiedObject> {
+        let mut out = HashMap::with_capacity(self.b.envelopes.len());
         for (pos, raw) in self.b.envelopes.iter().enumerate() {
-            let index = l.accepted_at.get(pos).copied().or(Some(pos as u64));
+            let index = Some(pos as u64);
+            if pos > 0 && self.b.envelopes[pos - 1] >= *raw {
+                let m = "envelopes must be sorted by their bytes, without repeats";
+                let id = envelope_id(&raw.0).as_ref().and_then(hex_id);
+                self.r.fail("envelopes", index, id, "envelopes_not_canonical", m);
+            }
             self.r.counts.signatures_checked += 1;
             match objects::open(&raw.0) {
                 Ok(o) => {
-                    if !ids.insert(o.id()) {
-                        self.r.fail("envelopes", index, hex_id(&o.id()), "duplicate_envelope", "envelope repeated");
-                    }
-                    out.push(Some(o));
+                    out.insert(o.id(), o);
                 }
                 Err(e) => {
-                    let id = Envelope::decode(&raw.0).ok().map(|e| e.id().to_hex());
-                    self.r.fail("envelopes", index, id, e.code(), e.to_string());
-                    out.push(None);
+                    let id = envelope_id(&raw.0);
+                    if let Some(id) = id {
+                        self.bad_envelopes.insert(id);
+                    }
+                    self.r.fail("envelopes", index, id.as_ref().and_then(hex_id), e.code(), e.to_string());
                 }
             }
         }
@@ -555,12 +527,14 @@ impl Verifier<'_> {
     fn open_feed(&mut self, l: &Leaves) -> Vec<Option<SignedFeedEntry>> {
         let mut out = Vec::with_capacity(self.b.feed_entries.len());
         for (pos, raw) in self.b.feed_entries.iter().enumerate() {
-            let index = l.published_at.get(pos).copied().or(Some(pos as u64));
             self.r.counts.signatures_checked += 1;
             match SignedFeedEntry::open(&raw.0) {
                 Ok(e) => out.push(Some(e)),
                 Err(e) => {
-                    self.r.fail("feed_entries", index, None, e.code(), e.to_string());
+                    match l.published_at.get(pos) {
+                        Some(i) => self.r.fail_leaf("feed_entries", *i, None, e.code(), e.to_string()),
+                        None => self.r.fail("feed_entries", Some(pos as u64), None, e.code(), e.to_string()),
+                    }
                     out.push(None);
                 }
             }
@@ -568,7 +542,6 @@ impl Verifier<'_> {
         out
     }
 
-    /// Node keys of the region, current one first (an earlier checkpoint may predate a rotation).
     fn region_node_keys(&self) -> Vec<PublicKey> {
         let mut keys = vec![self.node_key];
         for (_, d) in self.trust.delegations() {
