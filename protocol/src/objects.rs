@@ -532,7 +532,8 @@ impl Body {
     /// # Errors
     /// [`BodyError`] naming what is wrong.
     pub fn decode(bytes: &[u8]) -> Result<Body, BodyError> {
-        let v = cbor::decode_value(bytes, MAX_BODY_LEN, "body")?;
+        // `body.encode() != bytes` below implies the canonical-encoding check.
+        let v = cbor::parse_value(bytes, MAX_BODY_LEN, "body")?;
         let Value::Map(mut entries) = v else { return Err(BodyError::MissingType) };
         let pos = entries
             .iter()

@@ -195,6 +195,12 @@ impl Verifier<'_> {
 
     fn anchors(&mut self, supplied: Option<&[(RegionId, PublicKey)]>) {
         let mut roots = self.b.anchors.clone();
+        if !roots.contains_key(&self.region) {
+            // A node always pins its own region (it cannot be unpinned), even when the auditor
+            // brings the root.
+            let m = format!("the bundle's anchors do not include its own region {}", self.region);
+            self.r.fail("anchors", None, None, "own_anchor_missing", m);
+        }
         if let Some(supplied) = supplied {
             for (reg, key) in supplied {
                 if let Some(theirs) = roots.get(reg).filter(|t| *t != key) {
@@ -207,10 +213,6 @@ impl Verifier<'_> {
                 }
                 roots.insert(reg.clone(), *key);
             }
-        }
-        if !roots.contains_key(&self.region) {
-            let m = format!("no root pinned for the bundle's own region {}", self.region);
-            self.r.fail("anchors", None, None, "unpinned_region", m);
         }
         self.r.counts.anchors = roots.len() as u64;
         for (reg, key) in roots {
