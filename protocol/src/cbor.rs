@@ -99,7 +99,9 @@ pub fn canonicalize(v: Value, what: &'static str) -> Result<Value, CborError> {
             let mut keyed = Vec::with_capacity(entries.len());
             for (k, val) in entries {
                 let k = canonicalize(k, what)?;
-                let kb = encode_value(k.clone())?;
+                // The sort key: the key's own encoding (keys are short; no clone of the key).
+                let mut kb = Vec::with_capacity(16);
+                ciborium::ser::into_writer(&k, &mut kb).expect("writing to a Vec cannot fail");
                 keyed.push((kb, k, canonicalize(val, what)?));
             }
             keyed.sort_by(|a, b| a.0.cmp(&b.0));

@@ -161,6 +161,81 @@ impl fmt::Debug for Envelope {
     }
 }
 
+/// CBOR head of a 4-element array.
+const ARRAY_OF_4: u8 = 0x84;
+/// [`ENVELOPE_VERSION`] as a one-byte CBOR unsigned integer.
+const ENVELOPE_VERSION_BYTE: u8 = ENVELOPE_VERSION as u8;
+const _: () = assert!(ENVELOPE_VERSION < 24, "the version must encode in the initial byte");
+/// CBOR head of a 32-byte byte string.
+const KEY_HEAD: [u8; 2] = [0x58, 0x20];
+/// CBOR head of a 64-byte byte string.
+const SIGNATURE_HEAD: [u8; 2] = [0x58, 0x40];
+/// Bytes an envelope adds to its body, at most (array, version, body head, key, signature).
+const FRAMING_LEN: usize = 2 + 9 + 2 + 32 + 2 + 64;
+
+/// Appends the shortest definite-length CBOR head of a byte string of `len` bytes.
+fn push_bstr_head(out: &mut Vec<u8>, len: usize) {
+    const BYTES: u8 = 2 << 5;
+    match len {
+        0..=23 => out.push(BYTES | len as u8),
+        24..=0xff => out.extend_from_slice(&[BYTES | 24, len as u8]),
+        0x100..=0xffff => {
+            out.push(BYTES | 25);
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => match u32::try_from(len) {
+            Ok(n) => {
+                out.push(BYTES | 26);
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+            Err(_) => {
+                out.push(BYTES | 27);
+                out.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        },
+    }
+}
+
+/// Reads a definite-length byte-string head in its shortest form: `(length, rest)`.
+fn bstr_head(b: &[u8]) -> Option<(usize, &[u8])> {
+    let (&first, rest) = b.split_first()?;
+    if first >> 5 != 2 {
+        return None;
+    }
+    match first & 0x1f {
+        n @ 0..=23 => Some((usize::from(n), rest)),
+        24 => {
+            let (&n, rest) = rest.split_first()?;
+            (n >= 24).then_some((usize::from(n), rest))
+        }
+        25 => {
+            let (n, rest) = rest.split_first_chunk::<2>()?;
+            let n = u16::from_be_bytes(*n);
+            (n > 0xff).then_some((usize::from(n), rest))
+        }
+        26 => {
+            let (n, rest) = rest.split_first_chunk::<4>()?;
+            let n = u32::from_be_bytes(*n);
+            (n > 0xffff).then_some((usize::try_from(n).ok()?, rest))
+        }
+        _ => None,
+    }
+}
+
+/// Splits bytes of exactly the canonical envelope layout into `(body, signer, signature)`;
+/// `None` for anything else (other lengths, heads, versions, trailing bytes…).
+fn split_canonical(bytes: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let rest = bytes.strip_prefix(&[ARRAY_OF_4, ENVELOPE_VERSION_BYTE])?;
+    let (len, rest) = bstr_head(rest)?;
+    if rest.len() != len.checked_add(2 + 32 + 2 + 64)? {
+        return None;
+    }
+    let (body, rest) = rest.split_at_checked(len)?;
+    let (signer, rest) = rest.strip_prefix(&KEY_HEAD)?.split_at_checked(32)?;
+    let signature = rest.strip_prefix(&SIGNATURE_HEAD)?;
+    Some((body, signer, signature))
+}
+
 /// The bytes a signature covers: `domain || 0x00 || body`.
 pub fn signing_input(domain: &[u8], body: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(domain.len() + 1 + body.len());
@@ -182,16 +257,17 @@ impl Envelope {
         ObjectId::of(&self.body)
     }
 
-    /// Canonical encoding.
+    /// Canonical encoding: `0x84 0x01 bstr(body) 0x58 0x20 signer 0x58 0x40 signature`, the
+    /// byte-string head of the body in its shortest form.
     pub fn encode(&self) -> Vec<u8> {
-        let v = Value::Array(vec![
-            Value::Integer(ENVELOPE_VERSION.into()),
-            Value::Bytes(self.body.clone()),
-            Value::Bytes(self.signer.as_bytes().to_vec()),
-            Value::Bytes(self.signature.0.to_vec()),
-        ]);
-        let mut out = Vec::with_capacity(self.body.len() + 112);
-        ciborium::ser::into_writer(&v, &mut out).expect("writing to a Vec cannot fail");
+        let mut out = Vec::with_capacity(self.body.len() + FRAMING_LEN);
+        out.extend_from_slice(&[ARRAY_OF_4, ENVELOPE_VERSION_BYTE]);
+        push_bstr_head(&mut out, self.body.len());
+        out.extend_from_slice(&self.body);
+        out.extend_from_slice(&KEY_HEAD);
+        out.extend_from_slice(self.signer.as_bytes());
+        out.extend_from_slice(&SIGNATURE_HEAD);
+        out.extend_from_slice(&self.signature.0);
         out
     }
 
@@ -200,6 +276,25 @@ impl Envelope {
     /// # Errors
     /// [`EnvelopeError`] naming what is wrong.
     pub fn decode(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
+        // Fast path: the exact canonical layout, which is all that `decode_general` accepts,
+        // read without building a value tree. Anything else takes the general path, which
+        // alone decides (and names) every rejection.
+        if bytes.len() <= MAX_ENVELOPE_LEN {
+            if let Some((body, signer, signature)) = split_canonical(bytes) {
+                if body.len() <= MAX_BODY_LEN {
+                    return Ok(Envelope {
+                        body: body.to_vec(),
+                        signer: PublicKey::from_bytes(signer)?,
+                        signature: Signature::from_bytes(signature)?,
+                    });
+                }
+            }
+        }
+        Envelope::decode_general(bytes)
+    }
+
+    /// The general strict decoder: canonical CBOR check, then structure.
+    fn decode_general(bytes: &[u8]) -> Result<Envelope, EnvelopeError> {
         let v = cbor::decode_value(bytes, MAX_ENVELOPE_LEN, "envelope")?;
         let Value::Array(items) = v else { return Err(EnvelopeError::Structure("not an array")) };
         let [version, body, signer, signature]: [Value; 4] =
@@ -302,5 +397,60 @@ mod tests {
         let mut b = Vec::new();
         ciborium::ser::into_writer(&v2, &mut b).unwrap();
         assert_eq!(Envelope::decode(&b).unwrap_err(), EnvelopeError::Version(2));
+    }
+
+    /// The value-tree encoding the direct writer replaces.
+    fn encode_via_value(env: &Envelope) -> Vec<u8> {
+        let v = Value::Array(vec![
+            Value::Integer(ENVELOPE_VERSION.into()),
+            Value::Bytes(env.body.clone()),
+            Value::Bytes(env.signer.as_bytes().to_vec()),
+            Value::Bytes(env.signature.0.to_vec()),
+        ]);
+        let mut out = Vec::new();
+        ciborium::ser::into_writer(&v, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn direct_encoding_is_the_canonical_cbor_encoding() {
+        for len in [0, 1, 23, 24, 255, 256, 1000, 0xffff, 0x1_0000, MAX_BODY_LEN, MAX_BODY_LEN + 1] {
+            let env = Envelope::sign(ENVELOPE_DOMAIN, vec![0xa0; len], &key(2));
+            let bytes = env.encode();
+            assert_eq!(bytes, encode_via_value(&env), "body of {len} bytes");
+            assert_eq!(Envelope::decode(&bytes), Envelope::decode_general(&bytes), "body of {len} bytes");
+            assert_eq!(split_canonical(&bytes).map(|(b, _, _)| b.len()), Some(len));
+        }
+    }
+
+    /// Every single-byte change, truncation and extension of a valid envelope (and of
+    /// envelopes with edge-length bodies) decodes exactly as the general decoder decides.
+    #[test]
+    fn fast_path_agrees_with_the_general_decoder() {
+        let mut seeds = Vec::new();
+        for len in [0usize, 23, 24, 255, 256] {
+            seeds.push(Envelope::sign(ENVELOPE_DOMAIN, vec![0x5a; len], &key(3)).encode());
+        }
+        let mut tried = 0;
+        for seed in &seeds {
+            for i in 0..seed.len() {
+                for v in [
+                    0x00, 0x01, 0x02, 0x18, 0x19, 0x1a, 0x1f, 0x20, 0x40, 0x41, 0x57, 0x58, 0x59, 0x5f, 0x83, 0x84,
+                    0x85, 0x9f, 0xff,
+                ] {
+                    let mut m = seed.clone();
+                    m[i] = v;
+                    assert_eq!(Envelope::decode(&m), Envelope::decode_general(&m), "byte {i} := {v:#04x}");
+                    tried += 1;
+                }
+                let cut = &seed[..i];
+                assert_eq!(Envelope::decode(cut), Envelope::decode_general(cut), "truncated to {i}");
+            }
+            for extra in [&[0x00][..], &[0x00, 0x00], &[0xff]] {
+                let long = [seed.as_slice(), extra].concat();
+                assert_eq!(Envelope::decode(&long), Envelope::decode_general(&long));
+            }
+        }
+        assert!(tried > 5000);
     }
 }

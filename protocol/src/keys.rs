@@ -4,8 +4,20 @@
 //!   envelope has exactly one valid signature encoding.
 //! * [`SecretKey`] prints as `SecretKey(..)` and is zeroized on drop.
 //! * [`PublicKey::fingerprint`] is what administrators compare out of band before pinning a root.
+//!
+//! # Performance
+//!
+//! Parsing a key decompresses its curve point (about a tenth of the cost of a signature check).
+//! A [`PublicKey`] keeps the parsed point, so verifying never decompresses the key again, and
+//! each thread remembers the last few keys it parsed ([`KEY_CACHE_WAYS`] × [`KEY_CACHE_SETS`]),
+//! so the few dozen signing keys of a federation are decompressed once, not once per envelope.
+//! The cache is a pure memo: it holds only keys that passed every check, is looked up by all 32
+//! bytes, and never changes a result.
 
+use std::cell::RefCell;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
@@ -43,9 +55,44 @@ pub enum KeyError {
     InvalidPoint,
 }
 
-/// An ed25519 public key (verifying key).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PublicKey([u8; PUBLIC_KEY_LEN]);
+/// An ed25519 public key (verifying key): a valid, non-weak point, kept parsed.
+///
+/// Equality, ordering and hashing are those of the 32-byte encoding.
+#[derive(Clone, Copy)]
+pub struct PublicKey(VerifyingKey);
+
+/// Sets of the per-thread cache of parsed keys (indexed by the first key byte).
+pub const KEY_CACHE_SETS: usize = 64;
+/// Entries per set of the per-thread cache of parsed keys (most recently parsed first).
+pub const KEY_CACHE_WAYS: usize = 2;
+
+thread_local! {
+    /// Recently parsed keys of this thread: only keys that passed every check of
+    /// [`PublicKey::from_bytes`].
+    static PARSED: RefCell<[[Option<VerifyingKey>; KEY_CACHE_WAYS]; KEY_CACHE_SETS]> =
+        const { RefCell::new([[None; KEY_CACHE_WAYS]; KEY_CACHE_SETS]) };
+}
+
+/// Decompresses and checks a key, through the per-thread cache.
+fn parse_point(arr: &[u8; PUBLIC_KEY_LEN]) -> Result<VerifyingKey, KeyError> {
+    let set = usize::from(arr[0]) % KEY_CACHE_SETS;
+    let cached =
+        PARSED.try_with(|c| c.borrow()[set].iter().flatten().find(|vk| vk.as_bytes() == arr).copied()).ok().flatten();
+    if let Some(vk) = cached {
+        return Ok(vk);
+    }
+    let vk = VerifyingKey::from_bytes(arr).map_err(|_| KeyError::InvalidPoint)?;
+    if vk.is_weak() {
+        return Err(KeyError::InvalidPoint);
+    }
+    // Best effort: during thread teardown the cache is gone and the key is simply not kept.
+    let _ = PARSED.try_with(|c| {
+        let ways = &mut c.borrow_mut()[set];
+        ways.rotate_right(1);
+        ways[0] = Some(vk);
+    });
+    Ok(vk)
+}
 
 impl PublicKey {
     /// Parses 32 bytes, rejecting invalid and weak (small-order) points.
@@ -53,38 +100,33 @@ impl PublicKey {
     /// # Errors
     /// [`KeyError::Length`] or [`KeyError::InvalidPoint`].
     pub fn from_bytes(bytes: &[u8]) -> Result<PublicKey, KeyError> {
-        let arr: [u8; PUBLIC_KEY_LEN] = bytes.try_into().map_err(|_| KeyError::Length {
+        let arr: &[u8; PUBLIC_KEY_LEN] = bytes.try_into().map_err(|_| KeyError::Length {
             what: "public key",
             expected: PUBLIC_KEY_LEN,
             got: bytes.len(),
         })?;
-        let vk = VerifyingKey::from_bytes(&arr).map_err(|_| KeyError::InvalidPoint)?;
-        if vk.is_weak() {
-            return Err(KeyError::InvalidPoint);
-        }
-        Ok(PublicKey(arr))
+        parse_point(arr).map(PublicKey)
     }
 
     /// The raw 32 bytes.
     pub fn as_bytes(&self) -> &[u8; PUBLIC_KEY_LEN] {
-        &self.0
+        self.0.as_bytes()
     }
 
     /// Lowercase hex of the 32 bytes.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        hex::encode(self.as_bytes())
     }
 
     /// Verifies `sig` over `msg` strictly (`verify_strict`).
     pub fn verify(&self, msg: &[u8], sig: &Signature) -> bool {
-        let Ok(vk) = VerifyingKey::from_bytes(&self.0) else { return false };
-        vk.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&sig.0)).is_ok()
+        self.0.verify_strict(msg, &ed25519_dalek::Signature::from_bytes(&sig.0)).is_ok()
     }
 
     /// The fingerprint administrators compare out of band: `SHA256:` + lowercase hex of
     /// SHA-256(key), grouped in 4-character blocks.
     pub fn fingerprint(&self) -> String {
-        let digest = Sha256::digest(self.0);
+        let digest = Sha256::digest(self.as_bytes());
         let hex = hex::encode(digest);
         let groups: Vec<&str> = (0..hex.len()).step_by(4).map(|i| &hex[i..i + 4]).collect();
         format!("SHA256:{}", groups.join(":"))
@@ -92,7 +134,29 @@ impl PublicKey {
 
     /// A short id for logs: the first 8 hex characters of the key.
     pub fn short(&self) -> String {
-        hex::encode(&self.0[..4])
+        hex::encode(&self.as_bytes()[..4])
+    }
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &PublicKey) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+impl Eq for PublicKey {}
+impl PartialOrd for PublicKey {
+    fn partial_cmp(&self, other: &PublicKey) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for PublicKey {
+    fn cmp(&self, other: &PublicKey) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+impl Hash for PublicKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
     }
 }
 
@@ -120,7 +184,7 @@ impl Serialize for PublicKey {
         if s.is_human_readable() {
             s.serialize_str(&self.to_hex())
         } else {
-            s.serialize_bytes(&self.0)
+            s.serialize_bytes(self.as_bytes())
         }
     }
 }
@@ -202,7 +266,7 @@ impl SecretKey {
 
     /// The matching public key.
     pub fn public(&self) -> PublicKey {
-        PublicKey(self.0.verifying_key().to_bytes())
+        PublicKey(self.0.verifying_key())
     }
 
     /// Signs `msg` (raw ed25519; callers add domain separation).
@@ -246,5 +310,42 @@ mod tests {
         ident[0] = 1;
         assert_eq!(PublicKey::from_bytes(&ident), Err(KeyError::InvalidPoint));
         assert!(matches!(PublicKey::from_bytes(&[1u8; 31]), Err(KeyError::Length { got: 31, .. })));
+    }
+
+    #[test]
+    fn parse_cache_never_changes_a_result() {
+        // Many keys sharing a cache set, parsed repeatedly and interleaved with weak and
+        // invalid encodings of the same set: every parse gives the uncached answer.
+        let keys: Vec<PublicKey> = (0..200u32)
+            .map(|i| SecretKey::from_bytes(&[i.to_le_bytes(), [7; 4]].concat().repeat(4)).unwrap().public())
+            .collect();
+        let mut weak = [0u8; 32];
+        weak[0] = 1; // the identity point, set 1
+        for round in 0..3 {
+            for k in &keys {
+                let again = PublicKey::from_bytes(k.as_bytes()).unwrap();
+                assert_eq!(again, *k);
+                assert_eq!(again.to_hex(), k.to_hex());
+                assert_eq!(PublicKey::from_bytes(&weak), Err(KeyError::InvalidPoint), "round {round}");
+            }
+        }
+        let sk = SecretKey::from_bytes(&[3u8; 32]).unwrap();
+        let pk = PublicKey::from_bytes(sk.public().as_bytes()).unwrap();
+        assert!(pk.verify(b"m", &sk.sign(b"m")));
+        assert!(!keys[0].verify(b"m", &sk.sign(b"m")));
+    }
+
+    #[test]
+    fn order_and_hash_follow_the_bytes() {
+        use std::collections::hash_map::DefaultHasher;
+        let a = SecretKey::from_bytes(&[1u8; 32]).unwrap().public();
+        let b = SecretKey::from_bytes(&[2u8; 32]).unwrap().public();
+        assert_eq!(a.cmp(&b), a.as_bytes().cmp(b.as_bytes()));
+        let h = |x: &dyn Fn(&mut DefaultHasher)| {
+            let mut s = DefaultHasher::new();
+            x(&mut s);
+            s.finish()
+        };
+        assert_eq!(h(&|s| a.hash(s)), h(&|s| a.as_bytes().hash(s)));
     }
 }

@@ -1,7 +1,10 @@
 //! Checks the published working-day vectors (`tests/vectors/calendar.json`, made by
-//! `cargo run -p credfed-protocol --example gen_calendar_vectors`) against the built-in calendar,
-//! and pins the DOMAIN R10.4 vectors to the values DOMAIN.md states, so a regenerated file
-//! cannot drift from them.
+//! `cargo run -p credfed-protocol --example gen_vectors`) against the built-in calendar, pins
+//! the DOMAIN R10.4 vectors to the values DOMAIN.md states, so a regenerated file cannot drift
+//! from them, and checks the committed file is exactly what its generator produces.
+
+#[path = "support/vectors.rs"]
+mod vectors;
 
 use credfed_protocol::calendar::Calendar;
 use credfed_protocol::Day;
@@ -18,7 +21,7 @@ struct Vector {
 }
 
 fn vectors() -> Vec<Vector> {
-    serde_json::from_str(include_str!("vectors/calendar.json")).expect("vectors parse")
+    serde_json::from_str(&vectors::committed("calendar.json")).expect("vectors parse")
 }
 
 #[test]
@@ -57,4 +60,9 @@ fn r10_4_vectors_are_published() {
         assert_eq!(v.expected.to_string(), expected);
         assert!(!v.provisional && v.description.starts_with("R10.4"));
     }
+}
+
+#[test]
+fn committed_file_is_generated() {
+    vectors::assert_committed_is_generated("calendar.json");
 }

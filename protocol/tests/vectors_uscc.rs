@@ -1,6 +1,10 @@
-//! Checks the published USCC vectors (`tests/vectors/uscc.json`) against the library.
+//! Checks the published USCC vectors (`tests/vectors/uscc.json`) against the library, and that
+//! the committed file is exactly what its generator produces.
 //!
-//! Regenerate with `cargo run -p credfed-protocol --example gen_uscc_vectors`.
+//! Regenerate with `cargo run -p credfed-protocol --example gen_vectors`.
+
+#[path = "support/vectors.rs"]
+mod vectors;
 
 use std::collections::BTreeSet;
 
@@ -20,9 +24,7 @@ struct Vector {
 }
 
 fn load() -> Vec<Vector> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/uscc.json");
-    let text = std::fs::read_to_string(path).expect("vector file exists");
-    serde_json::from_str(&text).expect("vector file is valid JSON")
+    serde_json::from_str(&vectors::committed("uscc.json")).expect("vector file is valid JSON")
 }
 
 #[test]
@@ -68,4 +70,9 @@ fn every_vector_matches_the_library() {
             }
         }
     }
+}
+
+#[test]
+fn committed_file_is_generated() {
+    vectors::assert_committed_is_generated("uscc.json");
 }

@@ -1,6 +1,6 @@
-//! Deterministic construction of the published audit vectors (`tests/vectors/merkle.json`,
-//! `tests/vectors/checkpoints.json`). Shared by `examples/gen_audit_vectors.rs`, which writes
-//! the files, and `tests/vectors_audit.rs`, which checks the files are exactly this output.
+//! `tests/vectors/merkle.json` and `tests/vectors/checkpoints.json`: RFC 9162 Merkle trees and
+//! C2SP signed-note checkpoints with cosignatures, built deterministically (fixed leaves, keys
+//! derived from fixed labels, deterministic Ed25519).
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;

@@ -1,9 +1,5 @@
-//! Generates `protocol/tests/vectors/calendar.json`, the published working-day vectors
-//! (DOMAIN R10.4 and more), from the built-in calendar (DOMAIN R10.8).
-//!
-//! ```sh
-//! cargo run -p credfed-protocol --example gen_calendar_vectors > protocol/tests/vectors/calendar.json
-//! ```
+//! `tests/vectors/calendar.json`: working-day vectors (DOMAIN R10.4 and more) from the built-in
+//! calendar (DOMAIN R10.8).
 //!
 //! Each vector reads: counting from the day after `start` (DOMAIN R2.2, R10.3), the
 //! `working_days`-th working day is `expected`; `provisional` is true when the count crosses a
@@ -11,6 +7,7 @@
 
 use credfed_protocol::calendar::Calendar;
 use credfed_protocol::Day;
+use serde::Serialize;
 
 const CASES: &[(&str, u32, &str)] = &[
     ("2024-09-27", 7, "R10.4: Friday before National Day 2024; ends on make-up Saturday 10-12"),
@@ -37,8 +34,9 @@ const CASES: &[(&str, u32, &str)] = &[
     ("2024-10-05", 0, "zero working days: the start day itself, even on a holiday"),
 ];
 
-#[derive(serde::Serialize)]
-struct Vector {
+/// One published case.
+#[derive(Serialize)]
+pub struct Vector {
     start: Day,
     working_days: u32,
     expected: Day,
@@ -46,14 +44,15 @@ struct Vector {
     description: &'static str,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// Every case, in file order.
+pub fn vectors() -> Vec<Vector> {
     let cal = Calendar::builtin();
-    let mut out = Vec::new();
-    for &(start, n, description) in CASES {
-        let start: Day = start.parse()?;
-        let got = cal.add_working_days(start, n);
-        out.push(Vector { start, working_days: n, expected: got.day, provisional: got.provisional, description });
-    }
-    println!("{}", serde_json::to_string_pretty(&out)?);
-    Ok(())
+    CASES
+        .iter()
+        .map(|&(start, n, description)| {
+            let start: Day = start.parse().expect("case dates are valid");
+            let got = cal.add_working_days(start, n);
+            Vector { start, working_days: n, expected: got.day, provisional: got.provisional, description }
+        })
+        .collect()
 }

@@ -1,14 +1,6 @@
-//! Writes the published USCC vectors `tests/vectors/uscc.json` (DOMAIN §1.1).
+//! `tests/vectors/uscc.json`: USCC (GB 32100, DOMAIN §1.1) parsing vectors.
 //!
-//! ```text
-//! cargo run -p credfed-protocol --example gen_uscc_vectors
-//! ```
-//!
-//! Output is deterministic: the case list below, in order, with every other field computed by
-//! the library. `tests/vectors_uscc.rs` checks the file against the library.
-
-use std::error::Error;
-use std::path::Path;
+//! The case list below, in order, is the input; every other field is computed by the library.
 
 use credfed_protocol::uscc::{expected_check_char, Uscc, UsccError};
 use serde::Serialize;
@@ -48,8 +40,9 @@ const CASES: &[(&str, &str)] = &[
     ("full-width digit ９ (U+FF19): not an ASCII digit; length counts characters, not bytes", "９1310110666007217T"),
 ];
 
+/// One published case.
 #[derive(Serialize)]
-struct Vector {
+pub struct Vector {
     description: &'static str,
     code: &'static str,
     valid: bool,
@@ -85,16 +78,7 @@ fn vector(description: &'static str, code: &'static str) -> Vector {
     }
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let vectors: Vec<Vector> = CASES.iter().map(|(d, c)| vector(d, c)).collect();
-    let mut json = serde_json::to_string_pretty(&vectors)?;
-    json.push('\n');
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/uscc.json");
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::write(&path, json)?;
-    let valid = vectors.iter().filter(|v| v.valid).count();
-    println!("wrote {} ({} valid, {} invalid)", path.display(), valid, vectors.len() - valid);
-    Ok(())
+/// Every case, in file order.
+pub fn vectors() -> Vec<Vector> {
+    CASES.iter().map(|(d, c)| vector(d, c)).collect()
 }

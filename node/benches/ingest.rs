@@ -1,0 +1,265 @@
+//! Ingest and query bench (`cargo bench -p credfed-node --bench ingest`).
+//!
+//! 1. **Ideal pipeline**: decode + verify + hash + one sled batch + one flush per record, no
+//!    HTTP, no authorization, no audit log (with and without the extra `fdatasync`).
+//! 2. **HTTP ingest**: pre-signed envelopes through `POST /v1/envelopes` of a real node with
+//!    durable acks (group commit) and concurrent keep-alive clients; ratio to (1).
+//! 3. **Query at size**: the store is filled directly through the `Store` API with
+//!    `CREDFED_BENCH_RECORDS` records (default 1,000,000), then `GET /v1/subjects/{uscc}/records`
+//!    p50/p99 and the process RSS.
+//!
+//! Env: `CREDFED_BENCH_N` (records per ingest run, default 4000), `CREDFED_BENCH_CLIENTS`
+//! (default 32), `CREDFED_BENCH_RECORDS`, `CREDFED_BENCH_QUERIES` (default 2000).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use credfed_node::config::NodeConfig;
+use credfed_node::init::{init, InitOptions};
+use credfed_node::store::{Commit, NewObject, ObjectMeta, SledOptions, SledStore, Store};
+use credfed_protocol::keys::SecretKey;
+use credfed_protocol::objects::{self, Body, Nonce, RecordBody, RecordContent, Subject};
+use credfed_protocol::{Classification, Day, ObjectType, RecordKind, RegionId, Severity};
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use rand_core::OsRng;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+fn uscc(n: u64) -> String {
+    let first17 = format!("91411500MA{:07}", n % 10_000_000);
+    let c = credfed_protocol::uscc::expected_check_char(&first17).expect("valid");
+    format!("{first17}{c}")
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+fn record(key: &SecretKey, region: &RegionId, subject: &str, signed_at: u64) -> Vec<u8> {
+    let record = RecordContent {
+        kind: RecordKind::AdministrativePenalty,
+        subject: Subject::Uscc(subject.parse().unwrap()),
+        subject_name: Some("信阳某商贸有限公司".into()),
+        authority: "信阳市市场监督管理局".into(),
+        decision_no: "信市监罚〔2026〕15号".into(),
+        legal_basis: "《中华人民共和国食品安全法》第一百二十四条".into(),
+        facts: Some("销售不符合食品安全标准的食品，货值金额较小。".into()),
+        severity: Some(Severity::General),
+        sector: "market_regulation".into(),
+        decided_on: Day::from_unix_china(signed_at).add_days(-3),
+        classification: Classification::Public,
+        published_on: None,
+        penalty_types: vec!["fine".into()],
+        not_repairable: false,
+        valid_until: None,
+        grade: None,
+        grade_scheme: None,
+        repair_notice: None,
+    };
+    Body::Record(RecordBody { region: region.clone(), signed_at, nonce: Nonce::random(&mut OsRng), record })
+        .sign(key)
+        .encode()
+}
+
+fn meta_of(o: &objects::VerifiedObject) -> ObjectMeta {
+    ObjectMeta {
+        object_type: o.body.object_type(),
+        origin: o.body.region().clone(),
+        signed_at: o.body.signed_at(),
+        accepted_at: o.body.signed_at(),
+        seq: None,
+        target: o.body.target(),
+        subject: o.body.record_content().map(|c| c.subject.key()),
+    }
+}
+
+fn ideal(envs: &[Vec<u8>], fsync: bool) -> f64 {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path(), &SledOptions { cache_bytes: 128 << 20, fsync, create: true }).unwrap();
+    let t = Instant::now();
+    for e in envs {
+        let o = objects::open(e).unwrap();
+        let c = Commit {
+            objects: vec![NewObject { id: o.id(), meta: meta_of(&o), envelope: e.clone() }],
+            ..Commit::default()
+        };
+        store.apply(&c).unwrap();
+        store.flush().unwrap();
+    }
+    envs.len() as f64 / t.elapsed().as_secs_f64()
+}
+
+fn init_node(dir: &std::path::Path) -> NodeConfig {
+    let o = InitOptions {
+        region: "xinyang".parse().unwrap(),
+        dir: dir.to_path_buf(),
+        api_listen: "127.0.0.1:0".parse().unwrap(),
+        admin_listen: None,
+        p2p_listen: None,
+        person_secret_file: None,
+    };
+    let access = init(&o).unwrap();
+    std::fs::write(dir.join("submit.token"), access.tokens.submit).unwrap();
+    std::fs::write(dir.join("query.token"), access.tokens.query).unwrap();
+    let mut cfg = NodeConfig::load(&dir.join("node.toml")).unwrap();
+    cfg.log.filter = "warn".into();
+    cfg
+}
+
+type C = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+async fn post(client: &C, url: &str, token: &str, body: Vec<u8>) -> u16 {
+    let req = Request::post(url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/cbor")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let r = client.request(req).await.unwrap();
+    let s = r.status().as_u16();
+    let _ = r.into_body().collect().await;
+    s
+}
+
+async fn http_ingest(envs: Vec<Vec<u8>>, clients: usize, cfg: NodeConfig, token: String) -> f64 {
+    let node = credfed_node::start(cfg).await.unwrap();
+    let url = format!("http://{}/v1/envelopes", node.api_addr());
+    let client: C = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(clients).build_http();
+    let n = envs.len();
+    let queue = Arc::new(std::sync::Mutex::new(envs));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (q, c, u, tok) = (queue.clone(), client.clone(), url.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(e) = q.lock().unwrap().pop() else { break };
+                assert_eq!(post(&c, &u, &tok, e).await, 201);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    node.shutdown().await;
+    rate
+}
+
+fn fill(cfg: &NodeConfig, key: &SecretKey, total: u64) -> String {
+    let store = SledStore::open(&cfg.store_dir(), &SledOptions { cache_bytes: 256 << 20, fsync: false, create: false })
+        .unwrap();
+    let region: RegionId = "xinyang".parse().unwrap();
+    let target = uscc(9_999_999);
+    let t = Instant::now();
+    let batch = 2000u64;
+    let mut done = 0u64;
+    while done < total {
+        let n = batch.min(total - done);
+        let base = done;
+        let make = |range: std::ops::Range<u64>| -> Vec<NewObject> {
+            range
+                .map(|i| {
+                    let subject = if i < 10 { target.clone() } else { uscc(i / 5) };
+                    let env = record(key, &region, &subject, now() - 86_400);
+                    let o = objects::open(&env).unwrap();
+                    NewObject { id: o.id(), meta: meta_of(&o), envelope: env }
+                })
+                .collect()
+        };
+        let half = base + n / 2;
+        let (a, b) = std::thread::scope(|s| {
+            let h = s.spawn(|| make(base..half));
+            (make(half..base + n), h.join().unwrap())
+        });
+        store.apply(&Commit { objects: a.into_iter().chain(b).collect(), ..Commit::default() }).unwrap();
+        done += n;
+        if done % 100_000 == 0 {
+            eprintln!("  filled {done} records ({:.0}/s)", done as f64 / t.elapsed().as_secs_f64());
+        }
+    }
+    store.flush().unwrap();
+    eprintln!("  fill: {total} records in {:.1} s; {:?}", t.elapsed().as_secs_f64(), store.stats());
+    let _ = ObjectType::Record;
+    target
+}
+
+fn rss_kib() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn query_bench(cfg: NodeConfig, token: String, target: String, queries: u64) {
+    let node = credfed_node::start(cfg).await.unwrap();
+    let url = format!("http://{}/v1/subjects/{target}/records", node.api_addr());
+    let client: C = Client::builder(TokioExecutor::new()).build_http();
+    let mut lat = Vec::with_capacity(queries as usize);
+    for i in 0..queries + 50 {
+        let req = Request::get(&url)
+            .header("authorization", format!("Bearer {token}"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let t = Instant::now();
+        let r = client.request(req).await.unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        if i >= 50 {
+            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        } else if i == 0 {
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(v["records"].as_array().unwrap().len(), 10);
+        }
+    }
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+    println!(
+        "query GET /v1/subjects/{{uscc}}/records (10 records): p50 {:.3} ms, p99 {:.3} ms over {} requests; RSS {} MiB",
+        p(0.50),
+        p(0.99),
+        lat.len(),
+        rss_kib() / 1024
+    );
+    node.shutdown().await;
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let n = env("CREDFED_BENCH_N", 4000);
+    let clients = env("CREDFED_BENCH_CLIENTS", 32) as usize;
+    let records = env("CREDFED_BENCH_RECORDS", 1_000_000);
+    let queries = env("CREDFED_BENCH_QUERIES", 2000);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    for fsync in [true, false] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut cfg = init_node(tmp.path());
+        cfg.store.fsync = fsync;
+        let key = credfed_node::keyfile::read_key(&tmp.path().join("keys/authority-1.key")).unwrap();
+        let region: RegionId = "xinyang".parse().unwrap();
+        let envs: Vec<Vec<u8>> = (0..n).map(|i| record(&key, &region, &uscc(i), now())).collect();
+        let ideal_rate = ideal(&envs, fsync);
+        let token = std::fs::read_to_string(tmp.path().join("submit.token")).unwrap();
+        let http_rate = rt.block_on(http_ingest(envs, clients, cfg, token));
+        println!(
+            "ingest (store.fsync={fsync}): ideal pipeline {ideal_rate:.0} rec/s (flush per record); HTTP {http_rate:.0} rec/s with {clients} clients, durable acks; ratio {:.2}",
+            http_rate / ideal_rate
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = init_node(tmp.path());
+    let key = credfed_node::keyfile::read_key(&tmp.path().join("keys/authority-1.key")).unwrap();
+    let target = fill(&cfg, &key, records);
+    let token = std::fs::read_to_string(tmp.path().join("query.token")).unwrap();
+    println!("store holds {records} records; RSS before query phase {} MiB", rss_kib() / 1024);
+    rt.block_on(query_bench(cfg, token, target, queries));
+}

@@ -1,0 +1,140 @@
+//! Audit-scope routes: checkpoint, entries, proofs, export, feeds, compliance.
+
+use std::collections::BTreeMap;
+
+use credfed_protocol::objects::Body;
+use credfed_protocol::{Day, ObjectType, RegionId};
+use hyper::StatusCode;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::{json, text, Ctx, Resp};
+use crate::{audit, export, query};
+use credfed_protocol::status::Status;
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::unavailable(e.to_string()))?
+}
+
+fn req<T: std::str::FromStr>(c: &Ctx, name: &str) -> Result<T, ApiError> {
+    c.q(name)?.ok_or_else(|| {
+        ApiError::bad_request("missing_query", format!("query parameter {name} is required")).field(name)
+    })
+}
+
+/// `GET /v1/audit/checkpoint`: a fresh checkpoint when the tree grew.
+pub async fn checkpoint(c: Ctx) -> Result<Resp, ApiError> {
+    let ingest = c.app.ingest.clone();
+    let cp = blocking(move || Ok(audit::checkpoint(ingest.state(), &ingest)?)).await?;
+    Ok(text(StatusCode::OK, cp.note, "text/plain; charset=utf-8"))
+}
+
+/// `GET /v1/audit/entries?start=&end=`.
+pub async fn entries(c: Ctx) -> Result<Resp, ApiError> {
+    let start: u64 = c.q("start")?.unwrap_or(0);
+    let end: u64 = c.q("end")?.unwrap_or(u64::MAX);
+    let st = c.app.state().clone();
+    let list = blocking(move || Ok(audit::entries(&st, start, end)?)).await?;
+    let v: Vec<Value> = list
+        .iter()
+        .map(|(l, ev)| json!({ "index": l.index, "leaf_hex": hex::encode(&l.bytes), "leaf_hash": hex::encode(l.hash), "event": ev }))
+        .collect();
+    Ok(json(StatusCode::OK, &json!({ "size": audit::durable_size(c.app.state()), "entries": v })))
+}
+
+/// `GET /v1/audit/proof/inclusion?index=&size=`.
+pub async fn inclusion(c: Ctx) -> Result<Resp, ApiError> {
+    let index: u64 = req(&c, "index")?;
+    let size: u64 = req(&c, "size")?;
+    let st = c.app.state().clone();
+    let (proof, leaf, root) = blocking(move || Ok(audit::inclusion(&st, index, size)?)).await?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "index": index, "size": size, "leaf_hash": hex::encode(leaf), "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(), "root": hex::encode(root) }),
+    ))
+}
+
+/// `GET /v1/audit/proof/consistency?from=&to=`.
+pub async fn consistency(c: Ctx) -> Result<Resp, ApiError> {
+    let from: u64 = req(&c, "from")?;
+    let to: u64 = req(&c, "to")?;
+    let st = c.app.state().clone();
+    let (proof, old, new) = blocking(move || Ok(audit::consistency(&st, from, to)?)).await?;
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "from": from, "to": to, "proof": proof.iter().map(hex::encode).collect::<Vec<_>>(), "root_from": hex::encode(old), "root": hex::encode(new) }),
+    ))
+}
+
+/// `GET /v1/audit/export?from=&to=`: CBOR bundle.
+pub async fn export(c: Ctx) -> Result<Resp, ApiError> {
+    let from: u64 = c.q("from")?.unwrap_or(0);
+    let to: Option<u64> = c.q("to")?;
+    let ingest = c.app.ingest.clone();
+    let bytes = blocking(move || export::bundle(&ingest, from, to)).await?;
+    let mut r = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(bytes)));
+    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/cbor"));
+    Ok(r)
+}
+
+/// `GET /v1/feeds`.
+pub async fn feeds(c: Ctx) -> Result<Resp, ApiError> {
+    let st = c.app.state().clone();
+    let heads = blocking(move || Ok(st.store.feed_heads()?)).await?;
+    let v: Vec<Value> =
+        heads.iter().map(|h| json!({ "origin": h.origin, "seq": h.seq, "hash": h.hash.to_hex() })).collect();
+    Ok(json(StatusCode::OK, &json!({ "heads": v, "equivocations": [] })))
+}
+
+/// `GET /v1/feeds/{origin}?from=&to=` (at most 1000 entries).
+pub async fn feed_range(c: Ctx) -> Result<Resp, ApiError> {
+    let origin: RegionId = c.params[0]
+        .parse()
+        .map_err(|_| ApiError::bad_request("invalid_region", "invalid region id").field("origin"))?;
+    let from: u64 = c.q("from")?.unwrap_or(1).max(1);
+    let to: u64 = c.q("to")?.unwrap_or(u64::MAX).min(from.saturating_add(999));
+    let st = c.app.state().clone();
+    let list = blocking(move || Ok(st.store.feed_range(&origin, from, to)?)).await?;
+    let v: Vec<Value> = list.iter().map(|(seq, b)| json!({ "seq": seq, "entry_hex": hex::encode(b) })).collect();
+    Ok(json(StatusCode::OK, &json!({ "entries": v })))
+}
+
+/// `GET /v1/compliance`: per origin region and record kind, records, how many were published
+/// within 7 calendar days of the decision (timeliness; working days once the holiday calendar
+/// is wired), repairs, open objections; over every record this node holds.
+pub async fn compliance(c: Ctx) -> Result<Resp, ApiError> {
+    let st = c.app.state().clone();
+    let today = Day::from_unix_china(st.now());
+    let v = blocking(move || {
+        let mut per: BTreeMap<(String, String), [u64; 5]> = BTreeMap::new();
+        for id in st.store.by_type(ObjectType::Record)? {
+            let Some(r) = query::record_state(&*st.store, &st.rules, &id, today)? else { continue };
+            let c = r.content();
+            let e = per.entry((r.origin().to_string(), c.kind.to_string())).or_default();
+            e[0] += 1;
+            let published = Day::from_unix_china(r.loaded.stored.meta.signed_at);
+            if c.decided_on.days_until(published) <= 7 {
+                e[1] += 1;
+            }
+            if r.acting.iter().any(|l| matches!(l.body, Body::Repair(_))) {
+                e[2] += 1;
+            }
+            if let Some(s) = &r.status {
+                e[3] += s.open_objections.len() as u64;
+                if s.status == Status::Active {
+                    e[4] += 1;
+                }
+            }
+        }
+        Ok(per
+            .into_iter()
+            .map(|((region, kind), n)| {
+                json!({ "region": region, "kind": kind, "records": n[0], "timely": n[1],
+                        "timeliness": if n[0] > 0 { n[1] as f64 / n[0] as f64 } else { 1.0 },
+                        "rule_compliance": 1.0, "repaired": n[2], "objections_open": n[3], "active": n[4] })
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &json!({ "as_of": today, "by_region_and_kind": v, "receipts_overdue": [] })))
+}

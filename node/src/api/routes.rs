@@ -1,0 +1,196 @@
+//! The route table: the dispatcher and the OpenAPI document both read [`ROUTES`].
+
+use hyper::Method;
+
+use super::error::ApiError;
+use super::{admin, audit_routes, records, submit, Ctx, Resp};
+use crate::tokens::Need;
+
+/// Handler identity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum RouteId {
+    Health,
+    OpenApi,
+    SubmitRecord,
+    SubmitEnvelope,
+    GetRecord,
+    GetObject,
+    SubjectRecords,
+    Repair,
+    Objection,
+    Resolution,
+    Withdrawal,
+    Correction,
+    SubmitScheme,
+    ListSchemes,
+    Eligibility,
+    Measure,
+    Checkpoint,
+    Entries,
+    Inclusion,
+    Consistency,
+    Export,
+    Feeds,
+    FeedRange,
+    Compliance,
+    Metrics,
+    Peers,
+    TrustList,
+    TrustPin,
+    TrustUnpin,
+    PolicyGet,
+    PolicyPut,
+    TokensList,
+    TokenIssue,
+    TokenRevoke,
+}
+
+/// One route.
+#[derive(Debug)]
+pub struct Route {
+    /// Method.
+    pub method: Method,
+    /// Template with `{param}` segments.
+    pub path: &'static str,
+    /// Required scope.
+    pub need: Need,
+    /// Handler.
+    pub id: RouteId,
+    /// One-line description.
+    pub summary: &'static str,
+}
+
+macro_rules! r {
+    ($m:ident, $p:literal, $n:ident, $id:ident, $s:literal) => {
+        Route { method: Method::$m, path: $p, need: Need::$n, id: RouteId::$id, summary: $s }
+    };
+}
+
+/// Every route the node serves.
+pub static ROUTES: &[Route] = &[
+    r!(GET, "/v1/health", Nothing, Health, "Liveness, region, peer id, node key"),
+    r!(GET, "/v1/openapi.json", Nothing, OpenApi, "This OpenAPI document"),
+    r!(
+        POST,
+        "/v1/records",
+        Submit,
+        SubmitRecord,
+        "Submit a record draft; the node signs it with the authority key for its kind"
+    ),
+    r!(POST, "/v1/envelopes", Submit, SubmitEnvelope, "Submit a pre-signed envelope (application/cbor)"),
+    r!(GET, "/v1/records/{id}", Read, GetRecord, "A record with derived status, rule, history; ?as_of=YYYY-MM-DD"),
+    r!(GET, "/v1/objects/{id}", Audit, GetObject, "Any stored object: metadata, decoded body and envelope hex"),
+    r!(GET, "/v1/subjects/{subject}/records", Read, SubjectRecords, "Every record about a subject; ?as_of="),
+    r!(POST, "/v1/records/{id}/repair", Submit, Repair, "Credit repair by the origin region"),
+    r!(POST, "/v1/records/{id}/objections", Submit, Objection, "File an objection"),
+    r!(POST, "/v1/objections/{id}/resolution", Submit, Resolution, "Resolve an objection (origin region only)"),
+    r!(POST, "/v1/records/{id}/withdrawal", Submit, Withdrawal, "Withdraw a record (origin only)"),
+    r!(
+        POST,
+        "/v1/records/{id}/correction",
+        Submit,
+        Correction,
+        "Supersede a record with a corrected version (origin only)"
+    ),
+    r!(POST, "/v1/schemes", Submit, SubmitScheme, "Publish a benefit scheme"),
+    r!(GET, "/v1/schemes", Read, ListSchemes, "Benefit schemes"),
+    r!(GET, "/v1/subjects/{subject}/eligibility", Read, Eligibility, "Eligibility for ?scheme=CODE; ?as_of="),
+    r!(POST, "/v1/measures", Submit, Measure, "Report a measure applied because of a record or scheme"),
+    r!(GET, "/v1/audit/checkpoint", Audit, Checkpoint, "Signed checkpoint (C2SP signed note)"),
+    r!(GET, "/v1/audit/entries", Audit, Entries, "Audit entries ?start=&end= with leaf bytes"),
+    r!(GET, "/v1/audit/proof/inclusion", Audit, Inclusion, "RFC 9162 inclusion proof ?index=&size="),
+    r!(GET, "/v1/audit/proof/consistency", Audit, Consistency, "RFC 9162 consistency proof ?from=&to="),
+    r!(GET, "/v1/audit/export", Audit, Export, "Self-contained audit bundle (CBOR) ?from=&to="),
+    r!(GET, "/v1/feeds", Audit, Feeds, "Feed heads per origin and equivocation proofs"),
+    r!(GET, "/v1/feeds/{origin}", Audit, FeedRange, "Signed feed entries ?from=&to= of one origin"),
+    r!(GET, "/v1/compliance", Audit, Compliance, "Timeliness and rule compliance per region and category"),
+    r!(GET, "/metrics", Nothing, Metrics, "Prometheus metrics (admin listener only)"),
+    r!(GET, "/v1/admin/peers", Admin, Peers, "Connected peers"),
+    r!(GET, "/v1/admin/trust", Admin, TrustList, "Pinned trust anchors and delegations"),
+    r!(POST, "/v1/admin/trust", Admin, TrustPin, "Pin a region root {region, root_key}"),
+    r!(DELETE, "/v1/admin/trust/{region}", Admin, TrustUnpin, "Unpin a region root"),
+    r!(GET, "/v1/admin/policy", Admin, PolicyGet, "Local policy"),
+    r!(PUT, "/v1/admin/policy", Admin, PolicyPut, "Replace the local policy"),
+    r!(GET, "/v1/admin/tokens", Admin, TokensList, "Token ids and scopes"),
+    r!(POST, "/v1/admin/tokens", Admin, TokenIssue, "Issue a token {scope}; shown once"),
+    r!(DELETE, "/v1/admin/tokens/{id}", Admin, TokenRevoke, "Revoke a token"),
+];
+
+fn matches(template: &str, path: &str) -> Option<Vec<String>> {
+    let mut t = template.split('/');
+    let mut p = path.split('/');
+    let mut params = Vec::new();
+    loop {
+        match (t.next(), p.next()) {
+            (None, None) => return Some(params),
+            (Some(ts), Some(ps)) if ts.starts_with('{') => {
+                if ps.is_empty() || ps.len() > 256 {
+                    return None;
+                }
+                params.push(ps.to_string());
+            }
+            (Some(ts), Some(ps)) if ts == ps => {}
+            _ => return None,
+        }
+    }
+}
+
+/// The route for `method` + `path` and its parameters; the flag tells whether the path exists
+/// under another method (405 rather than 404).
+pub fn find(method: &Method, path: &str) -> (Option<(&'static Route, Vec<String>)>, bool) {
+    let mut other = false;
+    for r in ROUTES {
+        if let Some(params) = matches(r.path, path) {
+            if r.method == *method {
+                return (Some((r, params)), false);
+            }
+            other = true;
+        }
+    }
+    (None, other)
+}
+
+/// Calls the handler.
+///
+/// # Errors
+/// The handler's [`ApiError`].
+pub async fn dispatch(id: RouteId, c: Ctx) -> Result<Resp, ApiError> {
+    use RouteId::*;
+    match id {
+        Health => records::health(c).await,
+        OpenApi => Ok(super::json(hyper::StatusCode::OK, &super::openapi::document())),
+        SubmitRecord => submit::record(c).await,
+        SubmitEnvelope => submit::envelope(c).await,
+        GetRecord => records::get_record(c).await,
+        GetObject => records::get_object(c).await,
+        SubjectRecords => records::subject_records(c).await,
+        Repair => submit::repair(c).await,
+        Objection => submit::objection(c).await,
+        Resolution => submit::resolution(c).await,
+        Withdrawal => submit::withdrawal(c).await,
+        Correction => submit::correction(c).await,
+        SubmitScheme => submit::scheme(c).await,
+        ListSchemes => records::schemes(c).await,
+        Eligibility => records::eligibility(c).await,
+        Measure => submit::measure(c).await,
+        Checkpoint => audit_routes::checkpoint(c).await,
+        Entries => audit_routes::entries(c).await,
+        Inclusion => audit_routes::inclusion(c).await,
+        Consistency => audit_routes::consistency(c).await,
+        Export => audit_routes::export(c).await,
+        Feeds => audit_routes::feeds(c).await,
+        FeedRange => audit_routes::feed_range(c).await,
+        Compliance => audit_routes::compliance(c).await,
+        Metrics => Ok(super::text(hyper::StatusCode::OK, c.app.state().metrics.render(), "text/plain; version=0.0.4")),
+        Peers => admin::peers(c).await,
+        TrustList => admin::trust_list(c).await,
+        TrustPin => admin::trust_pin(c).await,
+        TrustUnpin => admin::trust_unpin(c).await,
+        PolicyGet => admin::policy_get(c).await,
+        PolicyPut => admin::policy_put(c).await,
+        TokensList => admin::tokens_list(c).await,
+        TokenIssue => admin::token_issue(c).await,
+        TokenRevoke => admin::token_revoke(c).await,
+    }
+}

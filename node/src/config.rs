@@ -1,0 +1,305 @@
+//! `node.toml`: the node's configuration.
+//!
+//! Every setting has a default except `region` and the key files. Unknown keys are an error
+//! that names the key and the file (`#[serde(deny_unknown_fields)]`). Relative paths are taken
+//! relative to the directory holding the config file. Settings that only the federation layer
+//! uses today (`p2p.*`, `federation.person_secret_file`, rule/calendar overrides) are parsed and
+//! validated already, so configs written now stay valid.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use credfed_protocol::RegionId;
+use serde::{Deserialize, Serialize};
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// TOML syntax, unknown key or invalid value (the message names the key and position).
+    #[error("config {path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// toml's message naming the key.
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// This node's region id, e.g. `xinyang`.
+    pub region: RegionId,
+    /// Display name of the region (e.g. 信阳市).
+    #[serde(default)]
+    pub region_name: Option<String>,
+    /// Six-digit administrative division code of the region.
+    #[serde(default)]
+    pub division_code: Option<String>,
+    /// Data directory; relative to the config file. Default: the config file's directory.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// HTTP API.
+    #[serde(default)]
+    pub api: ApiConfig,
+    /// Admin listener (Prometheus `/metrics`).
+    #[serde(default)]
+    pub admin: AdminConfig,
+    /// libp2p settings (used by the federation layer).
+    #[serde(default)]
+    pub p2p: P2pConfig,
+    /// Key files.
+    pub keys: KeysConfig,
+    /// Federation-wide settings.
+    #[serde(default)]
+    pub federation: FederationConfig,
+    /// Credit-rule overrides.
+    #[serde(default)]
+    pub rules: RulesConfig,
+    /// Store tuning.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// Where the config was loaded from (set by [`NodeConfig::load`]).
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// HTTP API settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiConfig {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Largest request body (bytes); larger → 413.
+    pub max_body_bytes: usize,
+    /// Most concurrent connections; more wait in the accept queue.
+    pub max_connections: usize,
+    /// Seconds to read request headers before the connection is dropped.
+    pub header_read_timeout_secs: u64,
+    /// Serve `/v1/admin/*` on the API listener too (admin token still required).
+    pub admin_routes: bool,
+    /// Requests per second per token (0 = unlimited); over it → 429.
+    pub rate_per_token: u32,
+    /// Burst size of the per-token limit.
+    pub burst_per_token: u32,
+}
+
+impl Default for ApiConfig {
+    fn default() -> ApiConfig {
+        ApiConfig {
+            listen: "127.0.0.1:8440".parse().expect("literal"),
+            max_body_bytes: 256 * 1024,
+            max_connections: 256,
+            header_read_timeout_secs: 10,
+            admin_routes: true,
+            rate_per_token: 10_000,
+            burst_per_token: 20_000,
+        }
+    }
+}
+
+/// Admin listener settings.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Listen address for `/metrics` and `/v1/admin/*`; none = not served.
+    pub listen: Option<SocketAddr>,
+}
+
+/// libp2p settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct P2pConfig {
+    /// Multiaddrs to listen on.
+    pub listen: Vec<String>,
+    /// Multiaddrs (with `/p2p/<PeerId>`) to dial at start.
+    pub bootstrap: Vec<String>,
+    /// Most connected peers.
+    pub max_peers: u32,
+}
+
+impl Default for P2pConfig {
+    fn default() -> P2pConfig {
+        P2pConfig { listen: vec!["/ip4/127.0.0.1/tcp/0".into()], bootstrap: Vec::new(), max_peers: 64 }
+    }
+}
+
+/// One authority key file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthorityKeyConfig {
+    /// Authority name (as in its delegation).
+    pub name: String,
+    /// Hex seed file.
+    pub file: PathBuf,
+}
+
+/// Key files (hex ed25519 seeds, mode 0600).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeysConfig {
+    /// The node key (feed entries, checkpoints, libp2p identity).
+    pub node_key: PathBuf,
+    /// Authority keys the node signs drafts with.
+    #[serde(default)]
+    pub authorities: Vec<AuthorityKeyConfig>,
+}
+
+/// Federation-wide settings.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FederationConfig {
+    /// File holding the hex person-digest secret shared by all nodes.
+    pub person_secret_file: Option<PathBuf>,
+}
+
+/// Rule and calendar overrides.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RulesConfig {
+    /// JSON rules override file.
+    pub rules_file: Option<PathBuf>,
+    /// JSON holiday-calendar override file.
+    pub calendar_file: Option<PathBuf>,
+}
+
+/// Store tuning.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Directory of the sled database, relative to `data_dir`.
+    pub path: PathBuf,
+    /// sled page-cache size in MiB.
+    pub cache_mb: u64,
+    /// After each `flush()`, also `fdatasync` sled's files (power-loss durability; see
+    /// `store` docs).
+    pub fsync: bool,
+    /// Most requests waiting for the writer; more → 503 `busy`.
+    pub queue: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> StoreConfig {
+        StoreConfig { path: PathBuf::from("store"), cache_mb: 128, fsync: true, queue: 4096 }
+    }
+}
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Logging.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// Format.
+    pub format: LogFormat,
+    /// `tracing` filter, e.g. `info,credfed_node=debug`.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> LogConfig {
+        LogConfig { format: LogFormat::Human, filter: "info".into() }
+    }
+}
+
+impl NodeConfig {
+    /// Reads and validates `path`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file and, for bad content, the key.
+    pub fn load(path: &Path) -> Result<NodeConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let mut cfg =
+            NodeConfig::parse(&text).map_err(|message| ConfigError::Invalid { path: path.into(), message })?;
+        cfg.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        if cfg.base_dir.as_os_str().is_empty() {
+            cfg.base_dir = PathBuf::from(".");
+        }
+        Ok(cfg)
+    }
+
+    /// Parses TOML text (no path resolution).
+    ///
+    /// # Errors
+    /// toml's message, which names the offending key and its position.
+    pub fn parse(text: &str) -> Result<NodeConfig, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " "))
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        match &self.data_dir {
+            Some(d) => self.resolve(d),
+            None => self.base_dir.clone(),
+        }
+    }
+
+    /// A path relative to the config file's directory (absolute paths unchanged).
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base_dir.join(p)
+        }
+    }
+
+    /// The sled directory.
+    pub fn store_dir(&self) -> PathBuf {
+        let p = &self.store.path;
+        if p.is_absolute() {
+            p.clone()
+        } else {
+            self.data_dir().join(p)
+        }
+    }
+
+    /// TOML text of this config.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: &str = "region = \"xinyang\"\n[keys]\nnode_key = \"keys/node.key\"\n";
+
+    #[test]
+    fn defaults_fill_in() {
+        let c = NodeConfig::parse(MIN).unwrap();
+        assert_eq!(c.api.max_body_bytes, 256 * 1024);
+        assert!(c.store.fsync);
+        let back = NodeConfig::parse(&c.to_toml()).unwrap();
+        assert_eq!(back.region, c.region);
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let e = NodeConfig::parse(&format!("{MIN}[api]\nlisten_addr = \"x\"\n")).unwrap_err();
+        assert!(e.contains("listen_addr"), "{e}");
+        let e = NodeConfig::parse("region = \"Bad Region\"\n[keys]\nnode_key = \"k\"\n").unwrap_err();
+        assert!(e.contains("region"), "{e}");
+    }
+}

@@ -1,0 +1,272 @@
+//! The ingest pipeline: one path for every source (HTTP draft, HTTP envelope, later peers).
+//!
+//! ```text
+//! bytes ─▶ decode + verify (objects::open, parallel, off the async workers)
+//!       ─▶ writer thread (one, serializes everything below)
+//!            dedupe ─▶ target lookup ─▶ authorize (trust::authorize, as of signed_at)
+//!            ─▶ domain rules (ingest::rules) ─▶ feed seq + signed feed entry (own objects)
+//!            ─▶ audit leaves + frontier ─▶ one atomic store batch
+//!       ─▶ flusher thread: one flush covers many batches ─▶ reply (ack)
+//! ```
+//!
+//! Feed sequence numbers and audit indexes are assigned only by the writer thread, so
+//! concurrency can never produce gaps or duplicates. Every reply, including "duplicate" and
+//! rejections, is sent after the flush covering the writer's state at that moment, so an
+//! answer never reports something that a crash could undo.
+//!
+//! **Idempotence.** Submitting the same envelope again returns the same `{id, origin, seq}`
+//! with `duplicate = true` (HTTP answers `200` instead of `201`, same body) and writes nothing.
+
+pub mod rules;
+mod writer;
+
+use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use credfed_protocol::audit::{AuditEvent, Source};
+use credfed_protocol::envelope::ObjectId;
+use credfed_protocol::objects::{self, BodyError, ObjectError, VerifiedObject};
+use credfed_protocol::{Day, ObjectType, RegionId};
+use tokio::sync::oneshot;
+
+use crate::state::State;
+use crate::store::{MetaWrite, StoreError};
+
+/// An accepted (or already held) object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// Object id.
+    pub id: ObjectId,
+    /// Origin region.
+    pub origin: RegionId,
+    /// Feed position, when known.
+    pub seq: Option<u64>,
+    /// Object type.
+    pub object_type: ObjectType,
+    /// It was already held; nothing was written.
+    pub duplicate: bool,
+}
+
+/// How an ingest failure maps to an answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorClass {
+    /// Not decodable / not a valid structure (HTTP 400).
+    Malformed,
+    /// Well-formed but breaks a rule (422).
+    Rule,
+    /// Conflicts with held state (409).
+    Conflict,
+    /// Refers to something unknown (404).
+    NotFound,
+    /// Storage failed; nothing acknowledged (503).
+    Unavailable,
+    /// Writer queue full (503 with retry).
+    Busy,
+}
+
+/// Why an object was not accepted.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct IngestError {
+    /// Class.
+    pub class: ErrorClass,
+    /// Stable snake_case code.
+    pub code: String,
+    /// Human message (no secrets, no body fields of non-public records).
+    pub message: String,
+    /// Offending field, if one.
+    pub field: Option<String>,
+    /// Earliest allowed date (repairs too early).
+    pub earliest: Option<Day>,
+}
+
+impl IngestError {
+    /// A new error.
+    pub fn new(class: ErrorClass, code: &str, message: impl Into<String>) -> IngestError {
+        IngestError { class, code: code.into(), message: message.into(), field: None, earliest: None }
+    }
+    /// With a field.
+    pub fn field(mut self, f: impl Into<String>) -> IngestError {
+        self.field = Some(f.into());
+        self
+    }
+}
+
+impl From<StoreError> for IngestError {
+    fn from(e: StoreError) -> IngestError {
+        IngestError::new(ErrorClass::Unavailable, "storage_unavailable", e.to_string())
+    }
+}
+
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, IngestError>>;
+
+pub(crate) enum Cmd {
+    Ingest { obj: Box<VerifiedObject>, source: Source, reply: Reply<Accepted> },
+    Audit { event: AuditEvent },
+    Admin { writes: Vec<MetaWrite>, event: Option<AuditEvent>, reply: Reply<()> },
+    Stop,
+}
+
+/// Handle to the pipeline; cheap to clone.
+#[derive(Clone)]
+pub struct Ingest {
+    tx: SyncSender<Cmd>,
+    state: Arc<State>,
+}
+
+/// Owns the writer thread; stopping it flushes.
+pub struct IngestWorker {
+    tx: SyncSender<Cmd>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl IngestWorker {
+    /// Stops the writer after the commands already queued, then flushes and joins.
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+    fn stop_inner(&mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = self.tx.send(Cmd::Stop);
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for IngestWorker {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
+}
+
+impl Ingest {
+    /// Starts the writer (and its flusher) over `state.store`.
+    ///
+    /// # Errors
+    /// [`StoreError`] reading the feed head or frontier.
+    pub fn start(state: Arc<State>, queue: usize) -> Result<(Ingest, IngestWorker), StoreError> {
+        let (tx, rx) = sync_channel(queue.max(1));
+        let w = writer::Writer::new(state.clone(), queue)?;
+        let thread = std::thread::Builder::new()
+            .name("credfed-writer".into())
+            .spawn(move || w.run(rx))
+            .map_err(|e| StoreError::Io(format!("spawn writer: {e}")))?;
+        Ok((Ingest { tx: tx.clone(), state }, IngestWorker { tx, thread: Some(thread) }))
+    }
+
+    /// Shared state.
+    pub fn state(&self) -> &Arc<State> {
+        &self.state
+    }
+
+    fn send(&self, cmd: Cmd) -> Result<(), IngestError> {
+        match self.tx.try_send(cmd) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => {
+                Err(IngestError::new(ErrorClass::Busy, "busy", "ingest queue full, retry later"))
+            }
+            Err(TrySendError::Disconnected(_)) => {
+                Err(IngestError::new(ErrorClass::Unavailable, "shutting_down", "the node is shutting down"))
+            }
+        }
+    }
+
+    /// Decodes and verifies `bytes`, auditing a rejection. Blocking (signature check).
+    ///
+    /// # Errors
+    /// [`IngestError`] with the decode/verify reason code (400 class).
+    pub fn open(&self, bytes: &[u8], source: &Source) -> Result<VerifiedObject, IngestError> {
+        objects::open(bytes).map_err(|e| {
+            let code = e.code();
+            let field = match &e {
+                ObjectError::Body(BodyError::Field { source, .. }) => Some(source.field),
+                _ => None,
+            };
+            let class =
+                if code == "bad_signature" || field.is_some() { ErrorClass::Rule } else { ErrorClass::Malformed };
+            self.state.metrics.rejected.get_or_create(&crate::metrics::Metrics::label("code", code)).inc();
+            let event = AuditEvent::Rejected {
+                at: self.state.now(),
+                bytes_hash: ObjectId::of(bytes),
+                code: code.into(),
+                reason: e.to_string(),
+                source: source.clone(),
+            };
+            let _ = self.send(Cmd::Audit { event });
+            let err = IngestError::new(class, code, e.to_string());
+            match field {
+                Some(f) => err.field(f),
+                None => err,
+            }
+        })
+    }
+
+    /// Queues a verified object; the receiver yields after the covering flush.
+    ///
+    /// # Errors
+    /// [`ErrorClass::Busy`] when the writer queue is full.
+    pub fn enqueue(
+        &self,
+        obj: VerifiedObject,
+        source: Source,
+    ) -> Result<oneshot::Receiver<Result<Accepted, IngestError>>, IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Cmd::Ingest { obj: Box::new(obj), source, reply })?;
+        Ok(rx)
+    }
+
+    /// The whole pipeline from bytes, for async callers (verification runs on the blocking
+    /// pool).
+    ///
+    /// # Errors
+    /// [`IngestError`].
+    pub async fn submit(&self, bytes: Vec<u8>, source: Source) -> Result<Accepted, IngestError> {
+        let this = self.clone();
+        let rx = tokio::task::spawn_blocking(move || {
+            let obj = this.open(&bytes, &source)?;
+            this.enqueue(obj, source)
+        })
+        .await
+        .map_err(|e| IngestError::new(ErrorClass::Unavailable, "internal", e.to_string()))??;
+        rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+    }
+
+    /// The whole pipeline from bytes, for blocking callers (init, tests, benches).
+    ///
+    /// # Errors
+    /// [`IngestError`].
+    pub fn submit_blocking(&self, bytes: &[u8], source: Source) -> Result<Accepted, IngestError> {
+        let obj = self.open(bytes, &source)?;
+        let rx = self.enqueue(obj, source)?;
+        rx.blocking_recv().map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+    }
+
+    /// Appends an audit event without waiting (query served…). Dropped with a log line when
+    /// the queue is full.
+    pub fn audit(&self, event: AuditEvent) {
+        if let Err(e) = self.send(Cmd::Audit { event }) {
+            tracing::warn!(code = %e.code, "audit event not queued");
+        }
+    }
+
+    /// Applies administrative writes together with their audit event, after the flush.
+    ///
+    /// # Errors
+    /// [`IngestError`].
+    pub async fn admin(&self, writes: Vec<MetaWrite>, event: Option<AuditEvent>) -> Result<(), IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Cmd::Admin { writes, event, reply })?;
+        rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+    }
+
+    /// Blocking form of [`Ingest::admin`].
+    ///
+    /// # Errors
+    /// [`IngestError`].
+    pub fn admin_blocking(&self, writes: Vec<MetaWrite>, event: Option<AuditEvent>) -> Result<(), IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Cmd::Admin { writes, event, reply })?;
+        rx.blocking_recv().map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+    }
+}

@@ -1,0 +1,116 @@
+//! `credfed-node`: `init` a region, `run` a node. All logic lives in the library.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use credfed_node::config::{LogFormat, NodeConfig};
+use credfed_node::init::{init, InitOptions};
+use credfed_protocol::RegionId;
+
+#[derive(Parser)]
+#[command(name = "credfed-node", version, about = "credfed federation node")]
+struct Cli {
+    /// Log format (overrides the config).
+    #[arg(long, global = true)]
+    log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a ready region (keys, delegations, store, tokens, node.toml, access.json).
+    Init {
+        #[arg(long)]
+        region: RegionId,
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:8440")]
+        api_listen: SocketAddr,
+        #[arg(long)]
+        admin_listen: Option<SocketAddr>,
+        #[arg(long)]
+        p2p_listen: Option<String>,
+        /// Federation person-digest secret (hex file) shared by all nodes.
+        #[arg(long)]
+        person_secret: Option<PathBuf>,
+    },
+    /// Serve a node.
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+    },
+}
+
+fn tracing_init(format: LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| filter.into());
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => b.json().init(),
+        LogFormat::Human => b.init(),
+    }
+}
+
+async fn signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term => {} }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Init { region, dir, api_listen, admin_listen, p2p_listen, person_secret } => {
+            tracing_init(cli.log_format.unwrap_or_default(), "warn");
+            let o = InitOptions {
+                region,
+                dir: dir.clone(),
+                api_listen,
+                admin_listen,
+                p2p_listen,
+                person_secret_file: person_secret,
+            };
+            match init(&o) {
+                Ok(a) => {
+                    println!("initialised region {} in {}", a.region, dir.display());
+                    println!("  config: {}", dir.join("node.toml").display());
+                    println!("  tokens: {} (keep it private)", dir.join("access.json").display());
+                    println!("  root key: {} (move it offline)", dir.join("keys/root.key").display());
+                    println!("run it: credfed-node run --config {}", dir.join("node.toml").display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Cmd::Run { config } => {
+            let cfg = match NodeConfig::load(&config) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("error: config_invalid: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            tracing_init(cli.log_format.unwrap_or(cfg.log.format), &cfg.log.filter);
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+            match rt.block_on(credfed_node::run(cfg, signal())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(code = e.code(), error = %e, "node did not start");
+                    eprintln!("error: {}: {e}", e.code());
+                    ExitCode::from(2)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Starting and stopping a node: open the store (refusing a damaged one), load trust, policy
+//! and tokens, start the ingest writer, serve HTTP; shut down by draining connections, then
+//! stopping the writer (which flushes).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use credfed_protocol::person::PersonSecret;
+
+use crate::api;
+use crate::config::NodeConfig;
+use crate::ingest::{Ingest, IngestWorker};
+use crate::keyfile::{self, KeyFileError};
+use crate::metrics::Metrics;
+use crate::state::{self, AuthorityKey, Clock, State};
+use crate::store::sled_store_options;
+use crate::store::{SledStore, Store, StoreError};
+use credfed_protocol::rules::RuleSet;
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The store could not be opened or is damaged (`store_open_failed` / `store_corrupt`).
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// A key or secret file.
+    #[error(transparent)]
+    Key(#[from] KeyFileError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// Error.
+        source: std::io::Error,
+    },
+}
+
+impl StartError {
+    /// Stable code (`store_corrupt`, `store_open_failed`, `key_file`, `bind_failed`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            StartError::Store(e) => e.code(),
+            StartError::Key(_) => "key_file",
+            StartError::Bind { .. } => "bind_failed",
+        }
+    }
+}
+
+/// A running node (for tests, the binary and the federation layer).
+pub struct RunningNode {
+    /// Shared state.
+    pub state: Arc<State>,
+    /// The ingest pipeline (what a federation layer feeds received objects into).
+    pub ingest: Ingest,
+    api_addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
+    stop_tx: watch::Sender<bool>,
+    servers: Vec<JoinHandle<()>>,
+    worker: Option<IngestWorker>,
+}
+
+impl RunningNode {
+    /// The bound API address.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+    /// The bound admin address, if any.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
+    }
+
+    /// Stops accepting, finishes in-flight requests (and so their commits), stops the writer,
+    /// flushes.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop_tx.send(true);
+        for s in self.servers.drain(..) {
+            let _ = s.await;
+        }
+        if let Some(w) = self.worker.take() {
+            let _ = tokio::task::spawn_blocking(move || w.stop()).await;
+        }
+        tracing::info!("node stopped; store flushed");
+    }
+}
+
+/// Opens the store of `cfg` (never creating one).
+///
+/// # Errors
+/// [`StoreError::Open`] / [`StoreError::Corrupt`].
+pub fn open_store(cfg: &NodeConfig, create: bool) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(Arc::new(SledStore::open(&cfg.store_dir(), &sled_store_options(&cfg.store, create))?))
+}
+
+/// Builds the shared state from an open store.
+///
+/// # Errors
+/// [`StartError`].
+pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Result<Arc<State>, StartError> {
+    let node_key = keyfile::read_key(&cfg.resolve(&cfg.keys.node_key))?;
+    let mut authorities = Vec::new();
+    for a in &cfg.keys.authorities {
+        authorities.push(AuthorityKey { name: a.name.clone(), key: keyfile::read_key(&cfg.resolve(&a.file))? });
+    }
+    let person_secret = match &cfg.federation.person_secret_file {
+        Some(p) => {
+            let path = cfg.resolve(p);
+            let bytes = keyfile::read_hex_secret(&path)?;
+            Some(PersonSecret::from_bytes(&bytes).map_err(|e| KeyFileError::Invalid { path, detail: e.to_string() })?)
+        }
+        None => None,
+    };
+    let trust = state::load_trust(&*store)?;
+    let policy = store.policy()?.unwrap_or_default();
+    let tokens = state::load_tokens(&*store)?;
+    let peer_id = state::peer_id(&node_key.public());
+    Ok(Arc::new(State {
+        region: cfg.region.clone(),
+        store,
+        trust: RwLock::new(trust),
+        policy: RwLock::new(policy),
+        tokens: RwLock::new(tokens),
+        rules: RuleSet::builtin(),
+        metrics: Metrics::new(),
+        node_key,
+        peer_id,
+        authorities,
+        person_secret,
+        clock,
+        durable_audit_size: AtomicU64::new(0),
+        checkpoint_lock: Mutex::new(()),
+    }))
+}
+
+/// Starts a node: store, writer, API and admin listeners.
+///
+/// # Errors
+/// [`StartError`]; a damaged store is reported as `store_corrupt` and left untouched.
+pub async fn start(cfg: NodeConfig) -> Result<RunningNode, StartError> {
+    start_with_clock(cfg, state::system_clock()).await
+}
+
+/// [`start`] with an injected clock.
+///
+/// # Errors
+/// [`StartError`].
+pub async fn start_with_clock(cfg: NodeConfig, clock: Clock) -> Result<RunningNode, StartError> {
+    let c = cfg.clone();
+    let store = tokio::task::spawn_blocking(move || open_store(&c, false))
+        .await
+        .map_err(|e| StoreError::Open(e.to_string()))??;
+    let state = build_state(&cfg, store, clock)?;
+    let (ingest, worker) = Ingest::start(state.clone(), cfg.store.queue)?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let bind = |addr: SocketAddr| async move {
+        tokio::net::TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })
+    };
+    let api_l = bind(cfg.api.listen).await?;
+    let api_addr = api_l.local_addr().map_err(|source| StartError::Bind { addr: cfg.api.listen, source })?;
+    let mut servers = Vec::new();
+    let app = api::App::new(ingest.clone(), cfg.api.clone());
+    servers.push(tokio::spawn(api::serve(api_l, app.clone(), api::Listener::Public, stop_rx.clone())));
+    let mut admin_addr = None;
+    if let Some(a) = cfg.admin.listen {
+        let l = bind(a).await?;
+        admin_addr = l.local_addr().ok();
+        servers.push(tokio::spawn(api::serve(l, app, api::Listener::Admin, stop_rx)));
+    }
+    tracing::info!(region = %state.region, api = %api_addr, admin = ?admin_addr, peer_id = %state.peer_id, "node started");
+    Ok(RunningNode { state, ingest, api_addr, admin_addr, stop_tx, servers, worker: Some(worker) })
+}
+
+/// Runs a node until `shutdown` resolves, then shuts it down gracefully.
+///
+/// # Errors
+/// [`StartError`].
+pub async fn run(cfg: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<(), StartError> {
+    let dir = cfg.data_dir();
+    let node = start(cfg).await?;
+    write_runtime_file(&node, &dir);
+    shutdown.await;
+    tracing::info!("shutdown requested");
+    node.shutdown().await;
+    Ok(())
+}
+
+/// Writes `DATA_DIR/run.json` (`{"api","admin","pid"}`) so scripts find the bound ports.
+fn write_runtime_file(node: &RunningNode, dir: &std::path::Path) {
+    let v = serde_json::json!({
+        "api": format!("http://{}", node.api_addr()),
+        "admin": node.admin_addr().map(|a| format!("http://{a}")),
+        "pid": std::process::id(),
+    });
+    if let Err(e) = keyfile::write_public(&dir.join("run.json"), v.to_string().as_bytes()) {
+        tracing::warn!(error = %e, "could not write run.json");
+    }
+}

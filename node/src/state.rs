@@ -1,0 +1,133 @@
+//! The node's shared state: store handle, trust, policy, tokens cache, keys, rules, metrics.
+//!
+//! Mutations of trust, policy and tokens happen only in the ingest writer, after the commit
+//! that records them was applied; readers take short read locks.
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+
+use credfed_protocol::keys::{PublicKey, SecretKey};
+use credfed_protocol::objects::{self, Body};
+use credfed_protocol::person::PersonSecret;
+use credfed_protocol::trust::{LocalPolicy, TrustState};
+use credfed_protocol::{ObjectType, RegionId, Scope};
+
+use crate::metrics::Metrics;
+use crate::store::{Store, StoreError, TokenRecord};
+use credfed_protocol::rules::RuleSet;
+
+/// Wall-clock source (Unix seconds); injectable for tests.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
+}
+
+/// An authority key the node signs drafts with.
+pub struct AuthorityKey {
+    /// Authority name.
+    pub name: String,
+    /// The key.
+    pub key: SecretKey,
+}
+
+/// Everything handlers, the writer and background jobs share.
+pub struct State {
+    /// This region.
+    pub region: RegionId,
+    /// Storage.
+    pub store: Arc<dyn Store>,
+    /// Pinned roots, delegations, revocations.
+    pub trust: RwLock<TrustState>,
+    /// Local policy.
+    pub policy: RwLock<LocalPolicy>,
+    /// Token records by id.
+    pub tokens: RwLock<HashMap<String, TokenRecord>>,
+    /// Credit rules.
+    pub rules: RuleSet,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Node key (feed entries, checkpoints, libp2p identity).
+    pub node_key: SecretKey,
+    /// libp2p PeerId text of the node key.
+    pub peer_id: String,
+    /// Authority keys for drafts.
+    pub authorities: Vec<AuthorityKey>,
+    /// Person-digest secret (never logged).
+    pub person_secret: Option<PersonSecret>,
+    /// Clock.
+    pub clock: Clock,
+    /// Audit size covered by a completed flush (checkpoints never cover more).
+    pub durable_audit_size: AtomicU64,
+    /// Serializes checkpoint signing.
+    pub checkpoint_lock: Mutex<()>,
+}
+
+/// libp2p PeerId of an ed25519 public key.
+pub fn peer_id(key: &PublicKey) -> String {
+    libp2p_identity::ed25519::PublicKey::try_from_bytes(key.as_bytes())
+        .map(|k| libp2p_identity::PublicKey::from(k).to_peer_id().to_string())
+        .unwrap_or_default()
+}
+
+impl State {
+    /// Now (Unix seconds).
+    pub fn now(&self) -> u64 {
+        (self.clock)()
+    }
+
+    /// Trust state (read).
+    pub fn trust(&self) -> RwLockReadGuard<'_, TrustState> {
+        self.trust.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Policy (read).
+    pub fn policy(&self) -> RwLockReadGuard<'_, LocalPolicy> {
+        self.policy.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The authority key whose current delegation covers `scope`.
+    pub fn authority_for(&self, scope: Scope) -> Option<&SecretKey> {
+        let now = self.now();
+        let trust = self.trust();
+        self.authorities.iter().map(|a| &a.key).find(|k| {
+            trust
+                .delegation(&k.public(), &self.region, now)
+                .is_some_and(|i| i.delegation.scopes.contains(&scope) && i.revoked_from.is_none_or(|r| now < r))
+        })
+    }
+}
+
+/// Rebuilds the trust state from the store: pinned anchors, then every stored delegation and
+/// revocation (re-verified).
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when a stored trust object no longer verifies.
+pub fn load_trust(store: &dyn Store) -> Result<TrustState, StoreError> {
+    let mut t = TrustState::new();
+    for (region, key) in store.anchors()? {
+        t.pin(region, key);
+    }
+    for ty in [ObjectType::Delegation, ObjectType::Revocation] {
+        for id in store.by_type(ty)? {
+            let Some(o) = store.object(&id)? else {
+                continue;
+            };
+            let v = objects::open(&o.envelope).map_err(|e| StoreError::Corrupt(format!("stored {ty} {id}: {e}")))?;
+            if matches!(v.body, Body::Delegation(_) | Body::Revocation(_)) {
+                t.apply(&v);
+            }
+        }
+    }
+    Ok(t)
+}
+
+/// Loads the tokens cache.
+///
+/// # Errors
+/// [`StoreError`].
+pub fn load_tokens(store: &dyn Store) -> Result<HashMap<String, TokenRecord>, StoreError> {
+    Ok(store.tokens()?.into_iter().map(|t| (t.id.clone(), t)).collect())
+}
