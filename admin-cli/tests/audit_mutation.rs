@@ -27,34 +27,134 @@ pub struct Source {
 
 mod source {
     use super::Source;
+    use crate::common::{penalty, today, uscc, LiveNode};
     use credfed_protocol::bundle::sample::{sample_key, SampleLog};
-    use credfed_protocol::bundle::BundleBuilder;
+    use credfed_protocol::keys::SecretKey;
+    use credfed_protocol::objects::{Body, DelegationBody, Nonce, RecordBody, RecordContent, Subject};
+    use credfed_protocol::{Classification, Day, RecordKind, Role, Scope, Severity};
+    use hyper::Method;
+    use serde_json::json;
 
-    /// A log written with the protocol crate (the node-free fallback).
-    pub fn protocol_log() -> Source {
-        let mut s = SampleLog::mixed(300);
+    fn now() -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    }
+
+    fn nonce(n: u64) -> Nonce {
+        let mut b = [7u8; 16];
+        b[..8].copy_from_slice(&n.to_be_bytes());
+        b[8..].copy_from_slice(&now().to_be_bytes());
+        Nonce::from_bytes(&b).unwrap()
+    }
+
+    /// A Suzhou penalty about a Suzhou company, signed by Suzhou's authority.
+    fn suzhou_record(key: &SecretKey, n: u64) -> Vec<u8> {
+        let first17 = format!("91320500MA{:07}", n);
+        let code = format!("{first17}{}", credfed_protocol::uscc::expected_check_char(&first17).unwrap());
+        let record = RecordContent {
+            kind: RecordKind::AdministrativePenalty,
+            subject: Subject::Uscc(code.parse().unwrap()),
+            subject_name: Some("苏州某科技有限公司".into()),
+            authority: "苏州市市场监督管理局".into(),
+            decision_no: format!("苏市监罚〔2026〕{n}号"),
+            legal_basis: "《中华人民共和国产品质量法》第四十九条".into(),
+            facts: None,
+            severity: Some(Severity::General),
+            sector: "market_regulation".into(),
+            decided_on: Day::from_unix_china(now()),
+            classification: Classification::Public,
+            published_on: None,
+            penalty_types: Vec::new(),
+            not_repairable: false,
+            valid_until: None,
+            grade: None,
+            grade_scheme: None,
+            repair_notice: None,
+        };
+        let body =
+            Body::Record(RecordBody { region: "suzhou".parse().unwrap(), signed_at: now(), nonce: nonce(n), record });
+        body.sign(key).encode()
+    }
+
+    /// A real node's log: ~250 objects submitted over HTTP (own records, repairs, objections, a
+    /// partner region's delegation and records, rejected submissions), exported with the binary.
+    pub fn real_node() -> Source {
+        let n = LiveNode::start();
+        let (submit, audit, admin) = (n.client("submit"), n.client("audit"), n.client("admin"));
+        let post = |c: &credfed_admin::client::Client, path: &str, body: serde_json::Value| -> Option<String> {
+            let r = c.send(Method::POST, path, Some(("application/json", serde_json::to_vec(&body).unwrap()))).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            r.status.is_success().then(|| v["id"].as_str().unwrap_or_default().to_owned())
+        };
+        let envelope =
+            |bytes: Vec<u8>| submit.send(Method::POST, "/v1/envelopes", Some(("application/cbor", bytes))).unwrap();
+
+        // Partner region Suzhou: pinned, its authority delegated by its root.
+        let (sz_root, sz_auth) = (sample_key("suzhou root (test)"), sample_key("suzhou authority (test)"));
+        post(&admin, "/v1/admin/trust", json!({ "region": "suzhou", "root_key": sz_root.public().to_hex() }))
+            .expect("pin");
+        let t = now();
+        let d = Body::Delegation(DelegationBody {
+            region: "suzhou".parse().unwrap(),
+            signed_at: t,
+            nonce: nonce(0),
+            key: sz_auth.public(),
+            role: Role::Authority,
+            authority_name: "苏州市市场监督管理局".into(),
+            scopes: vec![Scope::Record(RecordKind::AdministrativePenalty)],
+            not_before: t - 300,
+            not_after: t + 86_400 * 365,
+        });
+        assert!(envelope(d.sign(&sz_root).encode()).status.is_success(), "suzhou delegation");
+
         let mut older = Vec::new();
-        for _ in 0..3 {
-            older.push(s.log.checkpoint(s.log.size()));
-            s.own_record();
+        let mut old_ids = Vec::new();
+        let mut ids = Vec::new();
+        let today = today();
+        for i in 0..200u64 {
+            let decided = if i % 2 == 0 { "2025-01-05".to_string() } else { today.clone() };
+            let id = post(&submit, "/v1/records", penalty(&uscc(i), &decided, i)).expect("record accepted");
+            if i % 2 == 0 {
+                old_ids.push(id.clone());
+            }
+            ids.push(id);
+            if i % 60 == 59 {
+                older.push(audit.checkpoint().unwrap());
+            }
+            if i % 10 == 3 {
+                assert!(envelope(suzhou_record(&sz_auth, i)).status.is_success(), "suzhou record");
+            }
+            if i % 20 == 7 {
+                let mut bad = suzhou_record(&sz_auth, 10_000 + i);
+                let l = bad.len();
+                bad[l - 1] ^= 1;
+                assert!(!envelope(bad).status.is_success(), "forged envelope accepted");
+            }
         }
-        let b = s.log.bundle(0, s.log.size());
-        let mut other = BundleBuilder::new(
-            "xinyang".parse().unwrap(),
-            sample_key("other root").public(),
-            &sample_key("other node"),
-            1_790_000_000,
-        );
-        let mut o = SampleLog::mixed(30);
-        std::mem::swap(&mut other, &mut o.log);
-        let _ = other;
-        let foreign = o.log.bundle(0, o.log.size());
+        for id in old_ids.iter().take(12) {
+            post(
+                &submit,
+                &format!("/v1/records/{id}/repair"),
+                json!({ "repaired_on": today, "basis": "已履行处罚决定" }),
+            )
+            .expect("repair");
+        }
+        for id in ids.iter().skip(101).step_by(7).take(14) {
+            let body = json!({ "ground": "inaccurate", "statement": "金额有误", "filed_on": today });
+            post(&submit, &format!("/v1/records/{id}/objections"), body).expect("objection");
+        }
+        older.push(audit.checkpoint().unwrap());
+
+        let out = n.path().join("bundle.cbor");
+        let o = n.admin(n.path(), Some("audit"), &["audit", "export", "--out", out.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        let bytes = std::fs::read(&out).unwrap();
+        let foreign = SampleLog::mixed(30);
         Source {
-            bytes: b.encode(),
+            bytes,
             older_checkpoints: older,
-            root: ("xinyang".parse().unwrap(), s.keys.root.public()),
-            foreign,
-            origin: "protocol sample log",
+            root: ("xinyang".parse().unwrap(), n.key("root.key").public()),
+            foreign: foreign.log.bundle(0, foreign.log.size()),
+            origin: "real credfed-node over HTTP",
         }
     }
 }
@@ -221,7 +321,7 @@ fn mutations(src: &Source) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn audit_mutation() {
-    let src = source::protocol_log();
+    let src = source::real_node();
     let trust = [src.root.clone()];
     let untouched = verify_bundle_bytes(&src.bytes, Some(&trust), None);
     assert!(untouched.ok, "untouched bundle from {} fails: {:?}", src.origin, untouched.failures);
