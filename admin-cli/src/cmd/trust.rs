@@ -17,6 +17,7 @@ pub const EXPIRY_WARNING_SECS: u64 = 30 * 86_400;
 
 /// `trust …`.
 #[derive(Subcommand, Debug)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum TrustCmd {
     /// Pin a partner region's root key. Compare the fingerprint with the partner out of band
     /// and pass it with --fingerprint: the pin is refused when it differs.
