@@ -340,8 +340,9 @@ impl Verifier<'_> {
             self.r.counts.unplaced_revocations =
                 revocations.keys().filter(|id| !l.accepted_ids.contains(id)).count() as u64;
         }
-        let envs = self.open_envelopes();
-        let feed = self.open_feed(l);
+        let (envs, env_ids) = self.open_envelopes();
+        let mut feed = self.open_feed(l);
+        let feed_len = feed.len();
         let targets: HashMap<ObjectId, TargetInfo> = envs
             .values()
             .map(|o| (o.id(), TargetInfo { region: o.body.region().clone(), object_type: o.body.object_type() }))
@@ -431,7 +432,7 @@ impl Verifier<'_> {
                         }
                     }
                     last_published = Some(*seq);
-                    let e = match feed.get(pos) {
+                    let e = match feed.get_mut(pos).map(Option::take) {
                         Some(Some(e)) => e,
                         Some(None) => continue,
                         None => {
@@ -460,7 +461,7 @@ impl Verifier<'_> {
                         run.clear();
                         run_at.clear();
                     }
-                    run.push(e.clone());
+                    run.push(e);
                     run_at.push(i);
                 }
                 AuditEvent::Rejected { .. } => self.r.counts.rejected_events += 1,
@@ -469,14 +470,13 @@ impl Verifier<'_> {
             }
         }
         self.chain(&run, &run_at);
-        for (pos, raw) in self.b.envelopes.iter().enumerate() {
-            let id = envelope_id(&raw.0);
+        for (pos, id) in env_ids.into_iter().enumerate() {
             if id.is_some_and(|id| !needed.contains(&id)) {
                 let m = "envelope neither named by an accepted leaf in range nor the target of one";
                 self.r.fail("envelopes", Some(pos as u64), id.as_ref().and_then(hex_id), "unexpected_envelope", m);
             }
         }
-        for pos in feed_cursor..feed.len() {
+        for pos in feed_cursor..feed_len {
             let m = "feed entry not named by any published leaf in range";
             self.r.fail("feed_entries", Some(pos as u64), None, "unexpected_feed_entry", m);
         }
@@ -499,9 +499,11 @@ impl Verifier<'_> {
         }
     }
 
-    /// Opens every envelope; checks the canonical order (sorted by bytes, no repeats).
-    fn open_envelopes(&mut self) -> HashMap<ObjectId, VerifiedObject> {
+    /// Opens every envelope (returning them by id, and each position's id when it decodes);
+    /// checks the canonical order (sorted by bytes, no repeats).
+    fn open_envelopes(&mut self) -> (HashMap<ObjectId, VerifiedObject>, Vec<Option<ObjectId>>) {
         let mut out = HashMap::with_capacity(self.b.envelopes.len());
+        let mut ids = Vec::with_capacity(self.b.envelopes.len());
         for (pos, raw) in self.b.envelopes.iter().enumerate() {
             let index = Some(pos as u64);
             if pos > 0 && self.b.envelopes[pos - 1] >= *raw {
@@ -512,6 +514,7 @@ impl Verifier<'_> {
             self.r.counts.signatures_checked += 1;
             match objects::open(&raw.0) {
                 Ok(o) => {
+                    ids.push(Some(o.id()));
                     out.insert(o.id(), o);
                 }
                 Err(e) => {
@@ -519,11 +522,12 @@ impl Verifier<'_> {
                     if let Some(id) = id {
                         self.bad_envelopes.insert(id);
                     }
+                    ids.push(id);
                     self.r.fail("envelopes", index, id.as_ref().and_then(hex_id), e.code(), e.to_string());
                 }
             }
         }
-        out
+        (out, ids)
     }
 
     fn open_feed(&mut self, l: &Leaves) -> Vec<Option<SignedFeedEntry>> {
