@@ -193,12 +193,12 @@ impl Writer {
                 Ok(EntryCheck::New) => pos = FeedPos::Entry(feed_write(e)),
                 Ok(EntryCheck::Held) => pos = FeedPos::Known(e.entry.seq),
                 Err(EntryRefused { err, proof }) => {
-                    let extra = Commit { meta: proof.into_iter().collect(), ..Commit::default() };
+                    let extra = Commit { meta: proof.into_iter().map(|b| *b).collect(), ..Commit::default() };
                     if !extra.meta.is_empty() {
                         self.state.metrics.equivocations.inc();
                         tracing::warn!(origin = %e.entry.origin, seq = e.entry.seq, "equivocation detected; proof kept");
                     }
-                    return self.reject(&obj, source, err, extra, reply);
+                    return self.reject(&obj, source, *err, extra, reply);
                 }
             }
         }
@@ -396,11 +396,11 @@ impl Writer {
             Err(EntryRefused { err, proof }) => {
                 if let Some(p) = proof {
                     self.state.metrics.equivocations.inc();
-                    if let Err(x) = self.commit(Commit { meta: vec![p], ..Commit::default() }, &[]) {
+                    if let Err(x) = self.commit(Commit { meta: vec![*p], ..Commit::default() }, &[]) {
                         tracing::error!(error = %x, "equivocation proof not stored");
                     }
                 }
-                self.reply_after_flush(reply, Err(err));
+                self.reply_after_flush(reply, Err(*err));
             }
         }
     }
