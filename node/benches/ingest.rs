@@ -166,9 +166,19 @@ fn fill(cfg: &NodeConfig, key: &SecretKey, total: u64) -> String {
             range
                 .map(|i| {
                     let subject = if i < 10 { target.clone() } else { uscc(i / 5) };
+                    // Signed like any record; not re-verified here (the fill bypasses ingest).
                     let env = record(key, &region, &subject, now() - 86_400);
-                    let o = objects::open(&env).unwrap();
-                    NewObject { id: o.id(), meta: meta_of(&o), envelope: env }
+                    let e = credfed_protocol::envelope::Envelope::decode(&env).unwrap();
+                    let meta = ObjectMeta {
+                        object_type: ObjectType::Record,
+                        origin: region.clone(),
+                        signed_at: now() - 86_400,
+                        accepted_at: now(),
+                        seq: None,
+                        target: None,
+                        subject: Some(format!("uscc:{subject}")),
+                    };
+                    NewObject { id: e.id(), meta, envelope: env }
                 })
                 .collect()
         };
@@ -185,23 +195,48 @@ fn fill(cfg: &NodeConfig, key: &SecretKey, total: u64) -> String {
     }
     store.flush().unwrap();
     eprintln!("  fill: {total} records in {:.1} s; {:?}", t.elapsed().as_secs_f64(), store.stats());
-    let _ = ObjectType::Record;
     target
 }
 
-fn rss_kib() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+fn proc_status(pid: u32, field: &str) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     s.lines()
-        .find(|l| l.starts_with("VmRSS:"))
+        .find(|l| l.starts_with(field))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
 }
 
-async fn query_bench(cfg: NodeConfig, token: String, target: String, queries: u64) {
-    let node = credfed_node::start(cfg).await.unwrap();
-    let url = format!("http://{}/v1/subjects/{target}/records", node.api_addr());
+/// Runs the real binary on the filled store (so RSS is the node's alone) and measures queries.
+async fn query_bench(dir: &std::path::Path, token: String, target: String, queries: u64) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let cfg_path = dir.join("node.toml");
+    let text = std::fs::read_to_string(&cfg_path).unwrap();
+    let listen = text.lines().find(|l| l.starts_with("listen = \"127.0.0.1:")).unwrap().to_string();
+    std::fs::write(&cfg_path, text.replacen(&listen, &format!("listen = \"127.0.0.1:{port}\""), 1)).unwrap();
+    let t0 = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_credfed-node"))
+        .args(["run", "--config"])
+        .arg(&cfg_path)
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
     let client: C = Client::builder(TokioExecutor::new()).build_http();
+    let health = format!("http://127.0.0.1:{port}/v1/health");
+    loop {
+        let req = Request::get(&health).body(Full::new(Bytes::new())).unwrap();
+        if client.request(req).await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "node exited");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    println!(
+        "node opened the store in {:.1} s; RSS after open {} MiB",
+        t0.elapsed().as_secs_f64(),
+        proc_status(child.id(), "VmRSS:") / 1024
+    );
+    let url = format!("http://127.0.0.1:{port}/v1/subjects/{target}/records");
     let mut lat = Vec::with_capacity(queries as usize);
     for i in 0..queries + 50 {
         let req = Request::get(&url)
@@ -222,13 +257,15 @@ async fn query_bench(cfg: NodeConfig, token: String, target: String, queries: u6
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
     println!(
-        "query GET /v1/subjects/{{uscc}}/records (10 records): p50 {:.3} ms, p99 {:.3} ms over {} requests; RSS {} MiB",
+        "query GET /v1/subjects/{{uscc}}/records (10 records): p50 {:.3} ms, p99 {:.3} ms over {} requests; node RSS {} MiB (peak {} MiB)",
         p(0.50),
         p(0.99),
         lat.len(),
-        rss_kib() / 1024
+        proc_status(child.id(), "VmRSS:") / 1024,
+        proc_status(child.id(), "VmHWM:") / 1024
     );
-    node.shutdown().await;
+    let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
 }
 
 fn main() {
@@ -240,7 +277,8 @@ fn main() {
     let records = env("CREDFED_BENCH_RECORDS", 1_000_000);
     let queries = env("CREDFED_BENCH_QUERIES", 2000);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    for fsync in [true, false] {
+    let skip_ingest = std::env::var("CREDFED_BENCH_SKIP_INGEST").is_ok();
+    for fsync in [true, false].into_iter().filter(|_| !skip_ingest) {
         let tmp = tempfile::tempdir().unwrap();
         let mut cfg = init_node(tmp.path());
         cfg.store.fsync = fsync;
@@ -255,11 +293,41 @@ fn main() {
             http_rate / ideal_rate
         );
     }
+    // CREDFED_BENCH_DIR keeps the filled store between runs (filled once per record count).
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = init_node(tmp.path());
-    let key = credfed_node::keyfile::read_key(&tmp.path().join("keys/authority-1.key")).unwrap();
-    let target = fill(&cfg, &key, records);
-    let token = std::fs::read_to_string(tmp.path().join("query.token")).unwrap();
-    println!("store holds {records} records; RSS before query phase {} MiB", rss_kib() / 1024);
-    rt.block_on(query_bench(cfg, token, target, queries));
+    let dir =
+        std::env::var("CREDFED_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| tmp.path().to_path_buf());
+    let marker = dir.join("filled.txt");
+    let target = match std::fs::read_to_string(&marker) {
+        Ok(s) if s.starts_with(&format!("{records} ")) => s.split_whitespace().nth(1).unwrap().to_string(),
+        _ => {
+            let _ = std::fs::remove_dir_all(&dir);
+            let cfg = init_node(&dir);
+            let key = credfed_node::keyfile::read_key(&dir.join("keys/authority-1.key")).unwrap();
+            let target = fill(&cfg, &key, records);
+            std::fs::write(&marker, format!("{records} {target}")).unwrap();
+            target
+        }
+    };
+    let token = std::fs::read_to_string(dir.join("query.token")).unwrap();
+    println!("store holds {records} records ({} MiB on disk)", dir_size(&dir.join("store")) / (1 << 20));
+    rt.block_on(query_bench(&dir, token, target, queries));
+}
+
+fn dir_size(p: &std::path::Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(
+                    |e| {
+                        if e.path().is_dir() {
+                            dir_size(&e.path())
+                        } else {
+                            e.metadata().map(|m| m.len()).unwrap_or(0)
+                        }
+                    },
+                )
+                .sum()
+        })
+        .unwrap_or(0)
 }

@@ -114,6 +114,10 @@ impl Ctx {
     pub fn token_id(&self) -> String {
         self.principal.as_ref().map_or_else(|| "none".into(), |p| p.token_id.clone())
     }
+    /// The audit source of objects this request submits.
+    pub fn source(&self) -> credfed_protocol::audit::Source {
+        credfed_protocol::audit::Source::Http { token_id: self.token_id() }
+    }
     /// Whether the caller holds the `audit` scope.
     pub fn is_auditor(&self) -> bool {
         self.principal.as_ref().is_some_and(|p| p.scope == tokens::Scope::Audit)
@@ -141,9 +145,9 @@ fn parse_query(q: Option<&str>) -> HashMap<String, String> {
     q.unwrap_or("")
         .split('&')
         .filter(|s| !s.is_empty())
-        .filter_map(|kv| {
+        .map(|kv| {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            Some((k.to_string(), v.to_string()))
+            (k.to_string(), v.to_string())
         })
         .collect()
 }
@@ -208,6 +212,12 @@ async fn route(
     let declared =
         req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max) {
+        // Drain a moderately oversized body (bounded in size and time) so the client can read
+        // the 413 instead of seeing its write fail; larger ones just get the connection closed.
+        if declared.is_some_and(|n| n <= max.saturating_mul(4)) {
+            let drain = Limited::new(req.into_body(), max.saturating_mul(4)).collect();
+            let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+        }
         return (Err(ApiError::too_large(max)), Some(r.path), token_id);
     }
     let body = match Limited::new(req.into_body(), max).collect().await {

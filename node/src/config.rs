@@ -128,11 +128,21 @@ pub struct P2pConfig {
     pub bootstrap: Vec<String>,
     /// Most connected peers.
     pub max_peers: u32,
+    /// Anti-entropy and witnessing interval (milliseconds).
+    pub sync_interval_ms: u64,
+    /// Start the libp2p swarm (off: a single, unfederated node).
+    pub enabled: bool,
 }
 
 impl Default for P2pConfig {
     fn default() -> P2pConfig {
-        P2pConfig { listen: vec!["/ip4/127.0.0.1/tcp/0".into()], bootstrap: Vec::new(), max_peers: 64 }
+        P2pConfig {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            bootstrap: Vec::new(),
+            max_peers: 64,
+            sync_interval_ms: 5_000,
+            enabled: true,
+        }
     }
 }
 

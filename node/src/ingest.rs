@@ -17,6 +17,7 @@
 //! **Idempotence.** Submitting the same envelope again returns the same `{id, origin, seq}`
 //! with `duplicate = true` (HTTP answers `200` instead of `201`, same body) and writes nothing.
 
+mod entries;
 pub mod rules;
 mod writer;
 
@@ -26,6 +27,7 @@ use std::thread::JoinHandle;
 
 use credfed_protocol::audit::{AuditEvent, Source};
 use credfed_protocol::envelope::ObjectId;
+use credfed_protocol::feed::SignedFeedEntry;
 use credfed_protocol::objects::{self, BodyError, ObjectError, VerifiedObject};
 use credfed_protocol::{Day, ObjectType, RegionId};
 use tokio::sync::oneshot;
@@ -48,6 +50,15 @@ pub struct Accepted {
     pub duplicate: bool,
 }
 
+/// What applying a body-less feed entry did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryOutcome {
+    /// The entry was new and is stored.
+    Stored,
+    /// The same entry was already held.
+    Held,
+}
+
 /// How an ingest failure maps to an answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorClass {
@@ -61,6 +72,9 @@ pub enum ErrorClass {
     NotFound,
     /// Storage failed; nothing acknowledged (503).
     Unavailable,
+    /// Waits for something not yet known (its target, or earlier feed entries): kept pending
+    /// or to be fetched; not a rule violation (202 over HTTP).
+    Pending,
     /// Writer queue full (503 with retry).
     Busy,
 }
@@ -102,7 +116,8 @@ impl From<StoreError> for IngestError {
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, IngestError>>;
 
 pub(crate) enum Cmd {
-    Ingest { obj: Box<VerifiedObject>, source: Source, reply: Reply<Accepted> },
+    Ingest { obj: Box<VerifiedObject>, source: Source, entry: Option<Box<SignedFeedEntry>>, reply: Reply<Accepted> },
+    Entry { entry: Box<SignedFeedEntry>, reply: Reply<EntryOutcome> },
     Audit { event: AuditEvent },
     Admin { writes: Vec<MetaWrite>, event: Option<AuditEvent>, reply: Reply<()> },
     Stop,
@@ -211,9 +226,62 @@ impl Ingest {
         obj: VerifiedObject,
         source: Source,
     ) -> Result<oneshot::Receiver<Result<Accepted, IngestError>>, IngestError> {
+        self.enqueue_with_entry(obj, source, None)
+    }
+
+    /// Queues a verified object received from a peer together with its origin's signed feed
+    /// entry. The entry is applied in feed order (`seq` = head + 1, chained to the head); an
+    /// entry ahead of the head is refused with `feed_gap` so the caller syncs the range first.
+    ///
+    /// # Errors
+    /// [`ErrorClass::Busy`] when the writer queue is full.
+    pub fn enqueue_with_entry(
+        &self,
+        obj: VerifiedObject,
+        source: Source,
+        entry: Option<SignedFeedEntry>,
+    ) -> Result<oneshot::Receiver<Result<Accepted, IngestError>>, IngestError> {
         let (reply, rx) = oneshot::channel();
-        self.send(Cmd::Ingest { obj: Box::new(obj), source, reply })?;
+        self.send(Cmd::Ingest { obj: Box::new(obj), source, entry: entry.map(Box::new), reply })?;
         Ok(rx)
+    }
+
+    /// Applies a feed entry whose body is withheld from this node (or was not delivered):
+    /// the feed stays complete and provable, the body is recorded as missing.
+    ///
+    /// # Errors
+    /// [`IngestError`] (`feed_gap`, `equivocation`, `feed_broken_chain`, `entry_not_delegated`…).
+    pub async fn entry_only(&self, entry: SignedFeedEntry) -> Result<EntryOutcome, IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Cmd::Entry { entry: Box::new(entry), reply })?;
+        rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+    }
+
+    /// The whole pipeline for an object a peer delivered with its feed entry.
+    ///
+    /// # Errors
+    /// [`IngestError`].
+    pub async fn submit_from_peer(
+        &self,
+        bytes: Vec<u8>,
+        entry: SignedFeedEntry,
+        source: Source,
+    ) -> Result<Accepted, IngestError> {
+        let this = self.clone();
+        let rx = tokio::task::spawn_blocking(move || {
+            let obj = this.open(&bytes, &source)?;
+            if obj.id() != entry.entry.envelope_id {
+                return Err(IngestError::new(
+                    ErrorClass::Malformed,
+                    "entry_mismatch",
+                    format!("feed entry names {}, envelope is {}", entry.entry.envelope_id, obj.id()),
+                ));
+            }
+            this.enqueue_with_entry(obj, source, Some(entry))
+        })
+        .await
+        .map_err(|e| IngestError::new(ErrorClass::Unavailable, "internal", e.to_string()))??;
+        rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
     }
 
     /// The whole pipeline from bytes, for async callers (verification runs on the blocking

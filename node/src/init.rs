@@ -4,8 +4,8 @@
 //! `keys/node.key`, one authority key `keys/authority-1.key`, `keys/person.secret` (or a copy
 //! of the federation's), the store with the root pinned, the delegations signed by the root
 //! (accepted through the ingest pipeline, so they are in the node's own feed and audit log),
-//! four API tokens, `node.toml` and `access.json` (`{"region","api","tokens":{…}}`; the store
-//! keeps only token hashes).
+//! four API tokens, `node.toml`, `access.json` (`{"region","api","tokens":{…}}`; the store
+//! keeps only token hashes) and `anchor.json` (what partner regions pin).
 //!
 //! One authority key carries every record kind plus repair, withdrawal, correction, objection,
 //! objection_resolution, benefit_scheme and measure_applied. A real region would give each
@@ -49,6 +49,27 @@ pub struct InitOptions {
     pub p2p_listen: Option<String>,
     /// Use this federation person-digest secret instead of generating one.
     pub person_secret_file: Option<PathBuf>,
+}
+
+/// `anchor.json`: what a partner region's administrator pins (`POST /v1/admin/trust` takes
+/// `{region, root_key, delegations}` of it) after comparing the fingerprint out of band.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Anchor {
+    /// Region id.
+    pub region: String,
+    /// Display name.
+    pub name: String,
+    /// Division code.
+    pub division_code: Option<String>,
+    /// Root public key (hex).
+    pub root_key: String,
+    /// Root fingerprint to compare out of band.
+    pub fingerprint: String,
+    /// libp2p PeerId of the node key.
+    pub peer_id: String,
+    /// Delegation envelopes (hex) signed by the root: the node key's first, so a partner can
+    /// admit the node before syncing anything from it.
+    pub delegations: Vec<String>,
 }
 
 /// `access.json`.
@@ -195,12 +216,26 @@ pub fn init(o: &InitOptions) -> Result<Access, InitError> {
         texts.push(text);
     }
     let node_name = format!("{name} credfed node");
+    let mut delegations = Vec::new();
     for body in [
         delegation(&o.region, &node, Role::Node, &node_name, Vec::new(), now),
         delegation(&o.region, &auth, Role::Authority, &authority_name, all_scopes(), now),
     ] {
-        ingest.submit_blocking(&body.sign(&root).encode(), Source::Local).map_err(other)?;
+        let env = body.sign(&root).encode();
+        ingest.submit_blocking(&env, Source::Local).map_err(other)?;
+        delegations.push(hex::encode(env));
     }
+    let anchor = Anchor {
+        region: o.region.to_string(),
+        name: name.clone(),
+        division_code: cfg.division_code.clone(),
+        root_key: root.public().to_hex(),
+        fingerprint: root.public().fingerprint(),
+        peer_id: crate::state::peer_id(&node.public()),
+        delegations,
+    };
+    let json = serde_json::to_vec_pretty(&anchor).map_err(other)?;
+    keyfile::write_public(&dir.join("anchor.json"), &json).map_err(other)?;
     drop(ingest);
     worker.stop();
     let access = Access {

@@ -23,13 +23,16 @@
 pub mod api;
 pub mod audit;
 pub mod config;
+pub mod demo;
 pub mod export;
+pub mod fed;
 pub mod ingest;
 pub mod init;
 pub mod keyfile;
 pub mod metrics;
 pub mod node;
 pub mod query;
+pub mod setup;
 pub mod state;
 pub mod store;
 pub mod tokens;

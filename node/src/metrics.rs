@@ -42,6 +42,18 @@ pub struct Metrics {
     pub peers: Gauge,
     /// Delegations of pinned regions expiring within 30 days.
     pub delegations_expiring: Gauge,
+    /// Equivocations detected (two signed entries at one feed position).
+    pub equivocations: Counter,
+    /// Objects parked waiting for their target.
+    pub pending: Gauge,
+    /// Sync lag per origin: entries a peer holds that this node does not.
+    pub sync_lag: Family<Labels, Gauge>,
+    /// Receipts overdue at this (origin) node.
+    pub receipts_overdue: Gauge,
+    /// Cosignatures obtained / refused, by outcome.
+    pub cosignatures: Family<Labels, Counter>,
+    /// Peers that showed two inconsistent checkpoints (split view).
+    pub split_views: Counter,
 }
 
 impl Default for Metrics {
@@ -67,6 +79,12 @@ impl Metrics {
             store_failed: Gauge::default(),
             peers: Gauge::default(),
             delegations_expiring: Gauge::default(),
+            equivocations: Counter::default(),
+            pending: Gauge::default(),
+            sync_lag: Family::default(),
+            receipts_overdue: Gauge::default(),
+            cosignatures: Family::default(),
+            split_views: Counter::default(),
         };
         r.register("objects_accepted", "Objects accepted, by type", m.accepted.clone());
         r.register("objects_rejected", "Objects rejected, by reason code", m.rejected.clone());
@@ -83,6 +101,16 @@ impl Metrics {
         r.register("store_failed", "1 when the store is read-only after a failed flush", m.store_failed.clone());
         r.register("peers", "Connected peers", m.peers.clone());
         r.register("delegations_expiring", "Delegations expiring within 30 days", m.delegations_expiring.clone());
+        r.register("equivocations", "Equivocation proofs detected", m.equivocations.clone());
+        r.register("pending_objects", "Objects parked until their target arrives", m.pending.clone());
+        r.register("sync_lag_entries", "Feed entries a peer holds that this node lacks, by origin", m.sync_lag.clone());
+        r.register(
+            "receipts_overdue",
+            "Receipts overdue for this region's repairs and withdrawals",
+            m.receipts_overdue.clone(),
+        );
+        r.register("cosignatures", "Checkpoint cosignature requests by outcome", m.cosignatures.clone());
+        r.register("split_views", "Peers caught presenting inconsistent checkpoints", m.split_views.clone());
         Metrics { registry: Arc::new(r), ..m }
     }
 

@@ -31,6 +31,12 @@ pub enum StartError {
     /// A key or secret file.
     #[error(transparent)]
     Key(#[from] KeyFileError),
+    /// A rule-table or calendar override file is unreadable or invalid.
+    #[error("rules: {0}")]
+    Rules(String),
+    /// The libp2p swarm could not start (bad multiaddr, port in use).
+    #[error("p2p: {0}")]
+    P2p(String),
     /// A listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -48,6 +54,8 @@ impl StartError {
             StartError::Store(e) => e.code(),
             StartError::Key(_) => "key_file",
             StartError::Bind { .. } => "bind_failed",
+            StartError::P2p(_) => "p2p_failed",
+            StartError::Rules(_) => "rules_invalid",
         }
     }
 }
@@ -63,6 +71,7 @@ pub struct RunningNode {
     stop_tx: watch::Sender<bool>,
     servers: Vec<JoinHandle<()>>,
     worker: Option<IngestWorker>,
+    fed: Option<crate::fed::Federation>,
 }
 
 impl RunningNode {
@@ -75,10 +84,18 @@ impl RunningNode {
         self.admin_addr
     }
 
+    /// The swarm handle, when federation is enabled.
+    pub fn net(&self) -> Option<&credfed_net::NetHandle> {
+        self.fed.as_ref().map(|f| &f.net)
+    }
+
     /// Stops accepting, finishes in-flight requests (and so their commits), stops the writer,
     /// flushes.
     pub async fn shutdown(mut self) {
         let _ = self.stop_tx.send(true);
+        if let Some(f) = self.fed.take() {
+            f.shutdown().await;
+        }
         for s in self.servers.drain(..) {
             let _ = s.await;
         }
@@ -115,6 +132,7 @@ pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Res
         }
         None => None,
     };
+    let (rules, calendar) = load_rules(cfg)?;
     let trust = state::load_trust(&*store)?;
     let policy = store.policy()?.unwrap_or_default();
     let tokens = state::load_tokens(&*store)?;
@@ -125,7 +143,8 @@ pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Res
         trust: RwLock::new(trust),
         policy: RwLock::new(policy),
         tokens: RwLock::new(tokens),
-        rules: RuleSet::builtin(),
+        rules,
+        calendar,
         metrics: Metrics::new(),
         node_key,
         peer_id,
@@ -134,7 +153,37 @@ pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Res
         clock,
         durable_audit_size: AtomicU64::new(0),
         checkpoint_lock: Mutex::new(()),
+        published: tokio::sync::broadcast::channel(4096).0,
+        trust_changed: tokio::sync::Notify::new(),
+        peers: RwLock::new(Vec::new()),
+        p2p_addrs: RwLock::new(Vec::new()),
+        net: std::sync::OnceLock::new(),
     }))
+}
+
+/// The rule table and calendar: built in, replaced / extended by the config's override files.
+///
+/// # Errors
+/// [`StartError::Rules`] naming the file and what is wrong.
+pub fn load_rules(cfg: &NodeConfig) -> Result<(RuleSet, credfed_protocol::calendar::Calendar), StartError> {
+    let read = |p: &std::path::Path| {
+        std::fs::read_to_string(p).map_err(|e| StartError::Rules(format!("{}: {e}", p.display())))
+    };
+    let rules = match &cfg.rules.rules_file {
+        Some(p) => {
+            let p = cfg.resolve(p);
+            RuleSet::from_json(&read(&p)?).map_err(|e| StartError::Rules(format!("{}: {e}", p.display())))?
+        }
+        None => RuleSet::builtin(),
+    };
+    let mut calendar = credfed_protocol::calendar::Calendar::builtin();
+    if let Some(p) = &cfg.rules.calendar_file {
+        let p = cfg.resolve(p);
+        let extra = credfed_protocol::calendar::Calendar::from_json(&read(&p)?)
+            .map_err(|e| StartError::Rules(format!("{}: {e}", p.display())))?;
+        calendar.merge_override(extra);
+    }
+    Ok((rules, calendar))
 }
 
 /// Starts a node: store, writer, API and admin listeners.
@@ -171,8 +220,18 @@ pub async fn start_with_clock(cfg: NodeConfig, clock: Clock) -> Result<RunningNo
         admin_addr = l.local_addr().ok();
         servers.push(tokio::spawn(api::serve(l, app, api::Listener::Admin, stop_rx)));
     }
+    let fed = if cfg.p2p.enabled {
+        let f =
+            crate::fed::Federation::start(&cfg, ingest.clone()).await.map_err(|e| StartError::P2p(e.to_string()))?;
+        let addrs = f.net.listen_addrs().await.unwrap_or_default();
+        *state.p2p_addrs.write().unwrap_or_else(|p| p.into_inner()) = addrs.iter().map(|a| a.to_string()).collect();
+        let _ = state.net.set(f.net.clone());
+        Some(f)
+    } else {
+        None
+    };
     tracing::info!(region = %state.region, api = %api_addr, admin = ?admin_addr, peer_id = %state.peer_id, "node started");
-    Ok(RunningNode { state, ingest, api_addr, admin_addr, stop_tx, servers, worker: Some(worker) })
+    Ok(RunningNode { state, ingest, api_addr, admin_addr, stop_tx, servers, worker: Some(worker), fed })
 }
 
 /// Runs a node until `shutdown` resolves, then shuts it down gracefully.
@@ -191,7 +250,10 @@ pub async fn run(cfg: NodeConfig, shutdown: impl Future<Output = ()>) -> Result<
 
 /// Writes `DATA_DIR/run.json` (`{"api","admin","pid"}`) so scripts find the bound ports.
 fn write_runtime_file(node: &RunningNode, dir: &std::path::Path) {
+    let p2p: Vec<String> = node.state.p2p_addrs.read().unwrap_or_else(|p| p.into_inner()).clone();
     let v = serde_json::json!({
+        "p2p": p2p,
+        "peer_id": node.state.peer_id,
         "api": format!("http://{}", node.api_addr()),
         "admin": node.admin_addr().map(|a| format!("http://{a}")),
         "pid": std::process::id(),

@@ -47,6 +47,8 @@ pub struct State {
     pub tokens: RwLock<HashMap<String, TokenRecord>>,
     /// Credit rules.
     pub rules: RuleSet,
+    /// Working-day calendar (built in, plus the operator's override file).
+    pub calendar: credfed_protocol::calendar::Calendar,
     /// Metrics.
     pub metrics: Metrics,
     /// Node key (feed entries, checkpoints, libp2p identity).
@@ -63,6 +65,17 @@ pub struct State {
     pub durable_audit_size: AtomicU64,
     /// Serializes checkpoint signing.
     pub checkpoint_lock: Mutex<()>,
+    /// Own objects made durable, for the federation layer to gossip (lagging receivers miss
+    /// some; anti-entropy catches up).
+    pub published: tokio::sync::broadcast::Sender<crate::fed::Published>,
+    /// Signalled when trust changed (delegation, revocation, pin): re-check connected peers.
+    pub trust_changed: tokio::sync::Notify,
+    /// Connected peers (PeerId text, region), as the federation driver last saw them.
+    pub peers: RwLock<Vec<(String, RegionId)>>,
+    /// The swarm's listen addresses.
+    pub p2p_addrs: RwLock<Vec<String>>,
+    /// The swarm handle, once federation started.
+    pub net: std::sync::OnceLock<credfed_net::NetHandle>,
 }
 
 /// libp2p PeerId of an ed25519 public key.

@@ -172,6 +172,42 @@ pub enum MetaWrite {
     Policy(LocalPolicy),
     /// Record a newly signed checkpoint.
     Checkpoint(CheckpointState),
+    /// Federation state: put (`Some`) or delete (`None`) `key` in namespace `ns`.
+    Fed(FedNs, Vec<u8>, Option<Vec<u8>>),
+}
+
+/// A key and its value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// Namespaces of federation state kept beside the objects (see `crate::fed`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FedNs {
+    /// Equivocation proofs, by origin and seq.
+    Equivocation,
+    /// Objects waiting for their target, by target id and object id.
+    Pending,
+    /// Feed entries whose body this node does not hold, by origin and object id.
+    Missing,
+    /// Witness state: the last checkpoint this node cosigned, per origin region.
+    Witness,
+    /// The last size of our log each peer region cosigned.
+    CosignedBy,
+    /// Evidence of split views (two inconsistent checkpoints of one origin).
+    SplitView,
+}
+
+impl FedNs {
+    /// One-byte key prefix inside the `F` space.
+    pub fn tag(self) -> u8 {
+        match self {
+            FedNs::Equivocation => b'e',
+            FedNs::Pending => b'p',
+            FedNs::Missing => b'm',
+            FedNs::Witness => b'w',
+            FedNs::CosignedBy => b'c',
+            FedNs::SplitView => b's',
+        }
+    }
 }
 
 /// A new object with everything indexed about it.
@@ -294,6 +330,11 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`].
     fn policy(&self) -> Result<Option<LocalPolicy>, StoreError>;
+    /// Federation state of namespace `ns` whose key starts with `prefix` (at most `limit`).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn fed_scan(&self, ns: FedNs, prefix: &[u8], limit: usize) -> Result<Vec<KeyValue>, StoreError>;
     /// Size figures.
     fn stats(&self) -> StoreStats;
 }

@@ -95,6 +95,7 @@ async fn repair_lifecycle_and_visibility() {
     let (s, v) = n.get(&format!("/v1/records/{id2}"), Some(&query)).await;
     assert_eq!(s, 200);
     assert!(v["record"].is_object(), "{v}");
+    assert_eq!(v["jurisdiction"], "same", "411500 subject of xinyang: {v}");
     let (s, v) = n
         .post(&format!("/v1/records/{id2}/repair"), Some(&submit), &json!({"repaired_on": today, "basis": "已履行"}))
         .await;
@@ -199,10 +200,11 @@ async fn envelopes_are_idempotent_and_schemes_decide_eligibility() {
     assert_eq!(v1, v2, "same body for a duplicate");
     let (_, v) = n.get(&format!("/v1/subjects/{u}/records"), Some(&query)).await;
     assert_eq!(v["records"].as_array().unwrap().len(), 1, "one object: {v}");
-    // Another region's envelope signed by our key is refused (not delegated there / unpinned).
+    // Another region's envelope is refused over HTTP: foreign objects arrive by federation,
+    // with their origin's feed entry.
     let foreign = signed_record(&n.authority_key(), "suzhou", &u, days_ago(5), now());
     let (s, v, _) = n.call("POST", "/v1/envelopes", Some(&submit), Some(foreign), "application/cbor").await;
-    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("unpinned_region")), "{v}");
+    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("foreign_region")), "{v}");
 
     let scheme = json!({"code": "xinyiyou_2026", "name": "信易游", "benefit": "景区门票优惠",
         "recognised_regions": ["xinyang"], "disqualifying": [{"kind": "administrative_penalty", "severity": "general"}],

@@ -19,9 +19,33 @@ fn event(c: &Ctx, action: &str, detail: String) -> Option<AuditEvent> {
     Some(AuditEvent::AdminChange { at: c.app.state().now(), token_id: c.token_id(), action: action.into(), detail })
 }
 
-/// `GET /v1/admin/peers` (empty until the federation layer lands).
-pub async fn peers(_c: Ctx) -> Result<Resp, ApiError> {
-    Ok(json(StatusCode::OK, &json!({ "peers": [] })))
+/// `GET /v1/admin/peers`: connected peers (PeerId, region).
+pub async fn peers(c: Ctx) -> Result<Resp, ApiError> {
+    let st = c.app.state();
+    let list: Vec<_> = st
+        .peers
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|(p, r)| json!({ "peer_id": p, "region": r }))
+        .collect();
+    let addrs = st.p2p_addrs.read().unwrap_or_else(|p| p.into_inner()).clone();
+    Ok(json(StatusCode::OK, &json!({ "peers": list, "listen": addrs, "peer_id": st.peer_id })))
+}
+
+/// `POST /v1/admin/peers/{peer}/ban`: disconnects the peer and refuses it until restart (a
+/// lasting exclusion is a revocation of its node key by its region, or an unpin).
+pub async fn peer_ban(c: Ctx) -> Result<Resp, ApiError> {
+    let peer: credfed_net::PeerId = c.params[0]
+        .parse()
+        .map_err(|_| ApiError::bad_request("invalid_peer_id", "not a libp2p PeerId").field("peer"))?;
+    let Some(net) = c.app.state().net.get() else {
+        return Err(ApiError::new(StatusCode::CONFLICT, "p2p_disabled", "this node runs without federation"));
+    };
+    net.ban(peer).await.map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let ev = event(&c, "peers.ban", peer.to_string());
+    c.app.ingest.admin(vec![], ev).await?;
+    Ok(json(StatusCode::OK, &json!({ "peer_id": peer.to_string(), "banned": true })))
 }
 
 /// `GET /v1/admin/trust`.
@@ -48,21 +72,49 @@ pub async fn trust_list(c: Ctx) -> Result<Resp, ApiError> {
 struct Pin {
     region: RegionId,
     root_key: String,
+    /// The region's delegation envelopes (hex), at least its node key's, so its node can be
+    /// admitted before anything was synced from it (the anchor file `init` writes carries them).
+    #[serde(default)]
+    delegations: Vec<String>,
 }
 
-/// `POST /v1/admin/trust` `{"region","root_key"}`.
+/// `POST /v1/admin/trust` `{"region","root_key","delegations"?:[hex]}`.
 pub async fn trust_pin(c: Ctx) -> Result<Resp, ApiError> {
     let p: Pin = parse(&c.body)?;
     let key: PublicKey = p
         .root_key
         .parse()
         .map_err(|e| ApiError::unprocessable("invalid_key", format!("root_key: {e}")).field("root_key"))?;
+    let mut envelopes = Vec::new();
+    for (i, h) in p.delegations.iter().enumerate() {
+        let bytes = hex::decode(h.trim()).map_err(|_| {
+            ApiError::bad_request("invalid_hex", format!("delegations[{i}] is not hex")).field("delegations")
+        })?;
+        envelopes.push(bytes);
+    }
     let detail = format!("{} {}", p.region, key.fingerprint());
     let ev = event(&c, "trust.pin", detail);
     c.app.ingest.admin(vec![MetaWrite::Pin(p.region.clone(), key)], ev).await?;
+    let mut imported = Vec::new();
+    for (i, bytes) in envelopes.into_iter().enumerate() {
+        // Only delegations and revocations signed by the root just pinned pass authorization.
+        let a = c.app.ingest.submit(bytes, c.source()).await.map_err(|e| {
+            let mut a = ApiError::from(e);
+            a.field = Some(format!("delegations[{i}]"));
+            a
+        })?;
+        if !matches!(a.object_type, credfed_protocol::ObjectType::Delegation | credfed_protocol::ObjectType::Revocation)
+        {
+            return Err(ApiError::unprocessable(
+                "not_a_delegation",
+                format!("delegations[{i}] is a {}", a.object_type),
+            ));
+        }
+        imported.push(a.id.to_hex());
+    }
     Ok(json(
         StatusCode::CREATED,
-        &json!({ "region": p.region, "root_key": key.to_hex(), "fingerprint": key.fingerprint() }),
+        &json!({ "region": p.region, "root_key": key.to_hex(), "fingerprint": key.fingerprint(), "delegations": imported }),
     ))
 }
 

@@ -88,7 +88,7 @@ impl From<IngestError> for ApiError {
     fn from(e: IngestError) -> ApiError {
         let status = match e.class {
             ErrorClass::Malformed => StatusCode::BAD_REQUEST,
-            ErrorClass::Rule => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorClass::Rule | ErrorClass::Pending => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorClass::Conflict => StatusCode::CONFLICT,
             ErrorClass::NotFound => StatusCode::NOT_FOUND,
             ErrorClass::Unavailable | ErrorClass::Busy => StatusCode::SERVICE_UNAVAILABLE,

@@ -75,6 +75,12 @@ pub fn record_json(r: &RecordState, auditor: bool, day: Day) -> Value {
         "decided_on": c.decided_on,
         "as_of": day,
     });
+    if let Subject::Uscc(u) = &c.subject {
+        // DOMAIN R1.6/R1.11: classify, never reject.
+        if let Some(k) = credfed_protocol::division::known_region(s.meta.origin.as_str()) {
+            v["jurisdiction"] = json!(credfed_protocol::division::jurisdiction(&k.division_code(), &u.division()));
+        }
+    }
     let visible = match &r.status {
         Some(st) => {
             v["status"] = json!(st.status);
@@ -118,7 +124,7 @@ pub async fn health(c: Ctx) -> Result<Resp, ApiError> {
             "status": if failed { "read_only" } else { "ok" },
             "region": st.region,
             "peer_id": st.peer_id,
-            "peers": 0,
+            "peers": st.peers.read().unwrap_or_else(|p| p.into_inner()).len(),
             "node_key": st.node_key.public().to_hex(),
         }),
     ))
@@ -139,7 +145,15 @@ pub async fn get_record(c: Ctx) -> Result<Resp, ApiError> {
         return Err(ApiError::not_found("record_not_found", format!("record {id} was not yet decided on {day}")));
     }
     audit_query(&c, "GET /v1/records/{id}", Some(&r.content().subject.key()));
-    Ok(json(StatusCode::OK, &record_json(&r, c.is_auditor(), day)))
+    let mut v = record_json(&r, c.is_auditor(), day);
+    if r.origin() == &c.app.state().region {
+        let st = c.app.state().clone();
+        let today = Day::from_unix_china(st.now());
+        let (receipts, overdue) = blocking(move || Ok(crate::fed::receipts::view(&st, &r, today)?)).await?;
+        v["applied_by"] = receipts;
+        v["receipts_overdue"] = json!(overdue);
+    }
+    Ok(json(StatusCode::OK, &v))
 }
 
 /// `GET /v1/objects/{id}` (audit scope).

@@ -11,22 +11,52 @@ use credfed_protocol::feed::FeedEntry;
 use credfed_protocol::objects::{Body, VerifiedObject};
 use credfed_protocol::trust::{authorize, AuthzContext, Decision, TargetInfo};
 
-use super::{rules, Accepted, Cmd, ErrorClass, IngestError, Reply};
+use super::entries::{self, EntryCheck, EntryRefused, Heads};
+use super::{rules, Accepted, Cmd, EntryOutcome, ErrorClass, IngestError, Reply};
+use crate::fed::Published;
 use crate::metrics::Metrics;
 use crate::state::State;
-use crate::store::{AuditLeaf, Commit, FeedWrite, GroupCommit, MetaWrite, NewObject, ObjectMeta, StoreError};
+use crate::store::{AuditLeaf, Commit, FedNs, FeedWrite, GroupCommit, MetaWrite, NewObject, ObjectMeta, StoreError};
+use credfed_protocol::cbor::ByteBuf;
+use credfed_protocol::feed::SignedFeedEntry;
 use credfed_protocol::merkle::{leaf_hash, Frontier};
+use credfed_protocol::objects::{self, Nonce, ReceiptBody};
+use credfed_protocol::{Classification, ObjectType, RegionId};
 
 pub(super) struct Writer {
     state: Arc<State>,
     group: GroupCommit,
-    head: Option<(u64, ObjectId)>,
+    /// Feed heads of every origin (own included).
+    heads: Heads,
     frontier: Frontier,
+    /// Objects held in the pending set.
+    pending: usize,
+}
+
+/// Where an accepted object sits in its origin's feed.
+enum FeedPos {
+    /// Our own object: assign the next seq and sign an entry.
+    Own,
+    /// A peer delivered the origin's entry, to store with the object.
+    Entry(FeedWrite),
+    /// The entry is already stored (pending objects, duplicates).
+    Known(u64),
+    /// No entry (trust objects imported with a pin, HTTP-submitted foreign objects).
+    Unknown,
+}
+
+/// An object parked until the object it refers to arrives.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingItem {
+    envelope: ByteBuf,
+    seq: Option<u64>,
+    source: Source,
 }
 
 impl Writer {
     pub(super) fn new(state: Arc<State>, queue: usize) -> Result<Writer, StoreError> {
-        let head = state.store.feed_heads()?.into_iter().find(|h| h.origin == state.region).map(|h| (h.seq, h.hash));
+        let heads = entries::load_heads(&*state.store)?;
+        let pending = state.store.fed_scan(FedNs::Pending, &[], MAX_PENDING + 1)?.len();
         let frontier = state.store.audit_frontier()?;
         state.durable_audit_size.store(frontier.size(), Ordering::SeqCst);
         state.metrics.audit_size.set(frontier.size());
@@ -36,13 +66,14 @@ impl Writer {
             m.flush_seconds.observe(secs);
         });
         let group = GroupCommit::spawn(state.store.clone(), queue, observe);
-        Ok(Writer { state, group, head, frontier })
+        Ok(Writer { state, group, heads, frontier, pending })
     }
 
     pub(super) fn run(mut self, rx: Receiver<Cmd>) {
         while let Ok(cmd) = rx.recv() {
             match cmd {
-                Cmd::Ingest { obj, source, reply } => self.ingest(*obj, source, reply),
+                Cmd::Ingest { obj, source, entry, reply } => self.ingest(*obj, source, entry.map(|e| *e), reply),
+                Cmd::Entry { entry, reply } => self.entry_only(*entry, reply),
                 Cmd::Audit { event } => {
                     let r = self.commit(Commit::default(), &[event]);
                     if let Err(e) = r {
@@ -96,7 +127,9 @@ impl Writer {
         }));
     }
 
-    fn reject(&mut self, obj: &VerifiedObject, source: Source, err: IngestError, reply: Reply<Accepted>) {
+    /// Audits a rejection; `extra` (a feed entry that still advances the feed, an equivocation
+    /// proof) is committed with it.
+    fn reject_with(&mut self, obj: &VerifiedObject, source: Source, err: &IngestError, extra: Commit) {
         let m = &self.state.metrics;
         m.rejected.get_or_create(&Metrics::label("code", &err.code)).inc();
         let event = AuditEvent::Rejected {
@@ -107,20 +140,81 @@ impl Writer {
             source,
         };
         tracing::info!(id = %obj.id(), code = %err.code, "object rejected");
-        match self.commit(Commit::default(), &[event]) {
-            Ok(_) => self.reply_after_flush(reply, Err(err)),
-            Err(e) => {
-                let _ = reply.send(Err(e.into()));
-            }
+        if let Err(e) = self.commit_feed(extra, &[event]) {
+            tracing::error!(error = %e, "rejection not recorded");
         }
     }
 
-    fn ingest(&mut self, obj: VerifiedObject, source: Source, reply: Reply<Accepted>) {
+    fn reject(
+        &mut self,
+        obj: &VerifiedObject,
+        source: Source,
+        err: IngestError,
+        extra: Commit,
+        reply: Reply<Accepted>,
+    ) {
+        self.reject_with(obj, source, &err, extra);
+        self.reply_after_flush(reply, Err(err));
+    }
+
+    /// Commits, then advances the cached heads for the feed entries written.
+    fn commit_feed(&mut self, c: Commit, events: &[AuditEvent]) -> Result<u64, StoreError> {
+        let heads: Vec<(RegionId, u64, ObjectId)> = c.feed.iter().map(|f| (f.origin.clone(), f.seq, f.hash)).collect();
+        let size = self.commit(c, events)?;
+        for (origin, seq, hash) in heads {
+            self.heads.insert(origin, (seq, hash));
+        }
+        Ok(size)
+    }
+
+    fn ingest(&mut self, obj: VerifiedObject, source: Source, entry: Option<SignedFeedEntry>, reply: Reply<Accepted>) {
         let id = obj.id();
+        let mut pos = if obj.body.region() == &self.state.region { FeedPos::Own } else { FeedPos::Unknown };
+        if let Some(e) = &entry {
+            if &e.entry.origin != obj.body.region() || e.entry.envelope_id != id {
+                let err = IngestError::new(
+                    ErrorClass::Malformed,
+                    "entry_mismatch",
+                    format!(
+                        "feed entry {}/{} does not name this object of {}",
+                        e.entry.origin,
+                        e.entry.seq,
+                        obj.body.region()
+                    ),
+                )
+                .field("entry");
+                return self.reject(&obj, source, err, Commit::default(), reply);
+            }
+            let checked = {
+                let trust = self.state.trust();
+                entries::check(e, &self.state.region, &self.heads, &trust, &*self.state.store)
+            };
+            match checked {
+                Ok(EntryCheck::New) => pos = FeedPos::Entry(feed_write(e)),
+                Ok(EntryCheck::Held) => pos = FeedPos::Known(e.entry.seq),
+                Err(EntryRefused { err, proof }) => {
+                    let extra = Commit { meta: proof.into_iter().map(|b| *b).collect(), ..Commit::default() };
+                    if !extra.meta.is_empty() {
+                        self.state.metrics.equivocations.inc();
+                        tracing::warn!(origin = %e.entry.origin, seq = e.entry.seq, "equivocation detected; proof kept");
+                    }
+                    return self.reject(&obj, source, *err, extra, reply);
+                }
+            }
+        }
         let store = self.state.store.clone();
         match store.meta(&id) {
             Ok(Some(m)) => {
-                let acc = Accepted { id, origin: m.origin, seq: m.seq, object_type: m.object_type, duplicate: true };
+                let mut seq = m.seq;
+                if let FeedPos::Entry(fw) = pos {
+                    seq = Some(fw.seq);
+                    let c = Commit { feed: vec![fw], meta: vec![unmissing(&m.origin, &id)], ..Commit::default() };
+                    if let Err(e) = self.commit_feed(c, &[]) {
+                        let _ = reply.send(Err(e.into()));
+                        return;
+                    }
+                }
+                let acc = Accepted { id, origin: m.origin, seq, object_type: m.object_type, duplicate: true };
                 return self.reply_after_flush(reply, Ok(acc));
             }
             Ok(None) => {}
@@ -129,17 +223,184 @@ impl Writer {
                 return;
             }
         }
+        let from_peer = matches!(source, Source::Gossip { .. } | Source::Sync { .. });
         if let Err(err) = self.check(&obj) {
-            return self.reject(&obj, source, err, reply);
+            let waits = from_peer && matches!(err.class, ErrorClass::Pending | ErrorClass::NotFound);
+            // A peer's entry advances the feed even when its object is refused or parked
+            // (DESIGN §4: feeds stay complete; parked objects are retried when their target
+            // arrives).
+            let (entry_commit, seq) = match pos {
+                FeedPos::Entry(fw) => {
+                    let seq = fw.seq;
+                    (Commit { feed: vec![fw], ..Commit::default() }, Some(seq))
+                }
+                FeedPos::Known(s) => (Commit::default(), Some(s)),
+                _ => (Commit::default(), None),
+            };
+            if waits {
+                return self.park(obj, source, seq, entry_commit, err, reply);
+            }
+            return self.reject(&obj, source, err, entry_commit, reply);
         }
-        match self.accept(&obj, source) {
+        match self.accept(&obj, source, pos) {
             Ok(acc) => {
                 self.state.metrics.accepted.get_or_create(&Metrics::label("type", acc.object_type.as_str())).inc();
                 tracing::info!(id = %id, origin = %acc.origin, seq = ?acc.seq, r#type = %acc.object_type, "object accepted");
                 self.reply_after_flush(reply, Ok(acc));
+                self.follow_up(&obj);
             }
             Err(e) => {
                 let _ = reply.send(Err(e.into()));
+            }
+        }
+    }
+
+    /// Parks a peer's object whose target (or objection) is not known yet.
+    fn park(
+        &mut self,
+        obj: VerifiedObject,
+        source: Source,
+        seq: Option<u64>,
+        mut c: Commit,
+        err: IngestError,
+        reply: Reply<Accepted>,
+    ) {
+        if self.pending >= MAX_PENDING {
+            let full = IngestError::new(ErrorClass::Busy, "pending_full", "the pending set is full");
+            return self.reject(&obj, source, full, c, reply);
+        }
+        let waited = waited_for(&obj, &*self.state.store);
+        let item = PendingItem { envelope: ByteBuf(obj.envelope.encode()), seq, source };
+        let key = [waited.as_bytes().as_slice(), obj.id().as_bytes()].concat();
+        c.meta.push(MetaWrite::Fed(FedNs::Pending, key, Some(k_enc(&item))));
+        match self.commit_feed(c, &[]) {
+            Ok(_) => {
+                self.pending += 1;
+                self.state.metrics.pending.set(self.pending as i64);
+                tracing::info!(id = %obj.id(), waits_for = %waited, "object parked until its target arrives");
+                self.reply_after_flush(reply, Err(err));
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e.into()));
+            }
+        }
+    }
+
+    /// After an accept: retry objects parked on it; publish a receipt when we applied another
+    /// region's repair, withdrawal, correction or objection outcome (DESIGN §4).
+    fn follow_up(&mut self, obj: &VerifiedObject) {
+        let mut queue = vec![obj.id()];
+        let mut receipts = Vec::new();
+        if obj.body.region() != &self.state.region && needs_receipt(obj.body.object_type()) {
+            receipts.push(obj.id());
+        }
+        let mut rounds = 0;
+        while let Some(id) = queue.pop() {
+            rounds += 1;
+            if rounds > 1024 {
+                break;
+            }
+            let parked = match self.state.store.fed_scan(FedNs::Pending, id.as_bytes(), 256) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "pending scan failed");
+                    break;
+                }
+            };
+            for (key, value) in parked {
+                let unpark = Commit { meta: vec![MetaWrite::Fed(FedNs::Pending, key, None)], ..Commit::default() };
+                if let Err(e) = self.commit(unpark, &[]) {
+                    tracing::error!(error = %e, "pending removal failed");
+                    continue;
+                }
+                self.pending = self.pending.saturating_sub(1);
+                self.state.metrics.pending.set(self.pending as i64);
+                let Ok(item) = k_dec::<PendingItem>(&value) else { continue };
+                let Ok(parked) = objects::open(&item.envelope.0) else { continue };
+                if self.state.store.meta(&parked.id()).ok().flatten().is_some() {
+                    continue;
+                }
+                let pos = item.seq.map_or(FeedPos::Unknown, FeedPos::Known);
+                match self.check(&parked) {
+                    Ok(()) => {
+                        if self.accept(&parked, item.source, pos).is_ok() {
+                            tracing::info!(id = %parked.id(), "parked object accepted");
+                            if parked.body.region() != &self.state.region && needs_receipt(parked.body.object_type()) {
+                                receipts.push(parked.id());
+                            }
+                            queue.push(parked.id());
+                        }
+                    }
+                    Err(err) => self.reject_with(&parked, item.source, &err, Commit::default()),
+                }
+            }
+        }
+        for target in receipts {
+            self.issue_receipt(target);
+        }
+    }
+
+    /// Signs and commits our receipt for `target` into our own feed.
+    fn issue_receipt(&mut self, target: ObjectId) {
+        let now = self.state.now();
+        let body = Body::Receipt(ReceiptBody {
+            region: self.state.region.clone(),
+            signed_at: now,
+            nonce: Nonce::random(&mut rand_core::OsRng),
+            target,
+            applied_at: now,
+        });
+        let obj = match objects::open(&body.sign(&self.state.node_key).encode()) {
+            Ok(o) => o,
+            Err(e) => return tracing::error!(error = %e, "receipt did not verify"),
+        };
+        match self.check(&obj) {
+            Ok(()) => match self.accept(&obj, Source::Local, FeedPos::Own) {
+                Ok(_) => tracing::info!(%target, "receipt published"),
+                Err(e) => tracing::error!(error = %e, "receipt not written"),
+            },
+            Err(e) => tracing::warn!(%target, code = %e.code, "receipt refused"),
+        }
+    }
+
+    /// A feed entry without its body (withheld from us, or not delivered).
+    fn entry_only(&mut self, e: SignedFeedEntry, reply: Reply<EntryOutcome>) {
+        let checked = {
+            let trust = self.state.trust();
+            entries::check(&e, &self.state.region, &self.heads, &trust, &*self.state.store)
+        };
+        match checked {
+            Ok(EntryCheck::Held) => self.reply_after_flush(reply, Ok(EntryOutcome::Held)),
+            Ok(EntryCheck::New) => {
+                let id = e.entry.envelope_id;
+                let mut c = Commit { feed: vec![feed_write(&e)], ..Commit::default() };
+                match self.state.store.meta(&id) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => c.meta.push(MetaWrite::Fed(
+                        FedNs::Missing,
+                        missing_key(&e.entry.origin, &id),
+                        Some(e.entry.seq.to_be_bytes().to_vec()),
+                    )),
+                    Err(err) => {
+                        let _ = reply.send(Err(err.into()));
+                        return;
+                    }
+                }
+                match self.commit_feed(c, &[]) {
+                    Ok(_) => self.reply_after_flush(reply, Ok(EntryOutcome::Stored)),
+                    Err(err) => {
+                        let _ = reply.send(Err(err.into()));
+                    }
+                }
+            }
+            Err(EntryRefused { err, proof }) => {
+                if let Some(p) = proof {
+                    self.state.metrics.equivocations.inc();
+                    if let Err(x) = self.commit(Commit { meta: vec![*p], ..Commit::default() }, &[]) {
+                        tracing::error!(error = %x, "equivocation proof not stored");
+                    }
+                }
+                self.reply_after_flush(reply, Err(*err));
             }
         }
     }
@@ -166,7 +427,7 @@ impl Writer {
         match decision {
             Decision::Accept => {}
             Decision::Pending(d) => {
-                return Err(IngestError::new(ErrorClass::Rule, d.code(), d.to_string()).field("target"))
+                return Err(IngestError::new(ErrorClass::Pending, d.code(), d.to_string()).field("target"))
             }
             Decision::Quarantine(d) | Decision::Reject(d) => {
                 return Err(IngestError::new(ErrorClass::Rule, d.code(), d.to_string()))
@@ -175,33 +436,45 @@ impl Writer {
         rules::check(obj, store, &self.state.rules)
     }
 
-    fn accept(&mut self, obj: &VerifiedObject, source: Source) -> Result<Accepted, StoreError> {
+    fn accept(&mut self, obj: &VerifiedObject, source: Source, pos: FeedPos) -> Result<Accepted, StoreError> {
         let id = obj.id();
         let now = self.state.now();
         let body = &obj.body;
         let origin = body.region().clone();
-        let own = origin == self.state.region;
         let mut c = Commit::default();
-        let mut seq = None;
         let mut events = Vec::with_capacity(2);
-        let mut new_head = None;
-        if own {
-            let n = self.head.map_or(1, |(s, _)| s + 1);
-            let entry = FeedEntry {
-                origin: origin.clone(),
-                seq: n,
-                prev: self.head.map(|(_, h)| h),
-                envelope_id: id,
-                published_at: now,
-            };
-            let signed = entry.sign(&self.state.node_key);
-            c.feed.push(FeedWrite { origin: origin.clone(), seq: n, hash: signed.hash, bytes: signed.bytes });
-            seq = Some(n);
-            new_head = Some((n, signed.hash));
-        }
+        let mut published = None;
+        let seq = match pos {
+            FeedPos::Own if origin == self.state.region => {
+                let head = self.heads.get(&origin).copied();
+                let n = head.map_or(1, |(s, _)| s + 1);
+                let entry = FeedEntry {
+                    origin: origin.clone(),
+                    seq: n,
+                    prev: head.map(|(_, h)| h),
+                    envelope_id: id,
+                    published_at: now,
+                };
+                let signed = entry.sign(&self.state.node_key);
+                published = Some((n, signed.hash, signed.bytes.clone()));
+                c.feed.push(feed_write(&signed));
+                Some(n)
+            }
+            FeedPos::Own | FeedPos::Unknown => None,
+            FeedPos::Entry(fw) => {
+                let n = fw.seq;
+                c.feed.push(fw);
+                c.meta.push(unmissing(&origin, &id));
+                Some(n)
+            }
+            FeedPos::Known(n) => {
+                c.meta.push(unmissing(&origin, &id));
+                Some(n)
+            }
+        };
         events.push(AuditEvent::Accepted { at: now, id, origin: origin.clone(), seq, source });
-        if let Some((n, entry_hash)) = new_head {
-            events.push(AuditEvent::Published { at: now, id, seq: n, entry_hash });
+        if let Some((n, entry_hash, _)) = &published {
+            events.push(AuditEvent::Published { at: now, id, seq: *n, entry_hash: *entry_hash });
         }
         let meta = ObjectMeta {
             object_type: body.object_type(),
@@ -212,13 +485,22 @@ impl Writer {
             target: body.target(),
             subject: body.record_content().map(|r| r.subject.key()),
         };
-        c.objects.push(NewObject { id, meta, envelope: obj.envelope.encode() });
-        self.commit(c, &events)?;
-        if new_head.is_some() {
-            self.head = new_head;
-        }
+        let envelope = obj.envelope.encode();
+        c.objects.push(NewObject { id, meta, envelope: envelope.clone() });
+        self.commit_feed(c, &events)?;
         if matches!(body, Body::Delegation(_) | Body::Revocation(_)) {
             self.state.trust.write().unwrap_or_else(|p| p.into_inner()).apply(obj);
+            self.state.trust_changed.notify_one();
+        }
+        if let Some((n, _, entry)) = published {
+            let public = crate::fed::classification(body, &*self.state.store) == Classification::Public;
+            let note = Published { origin: origin.clone(), seq: n, id, entry, envelope: public.then_some(envelope) };
+            let tx = self.state.published.clone();
+            self.group.after_flush(Box::new(move |r| {
+                if r.is_ok() {
+                    let _ = tx.send(note);
+                }
+            }));
         }
         Ok(Accepted { id, origin, seq, object_type: body.object_type(), duplicate: false })
     }
@@ -238,14 +520,57 @@ impl Writer {
                 MetaWrite::RevokeToken(id) => {
                     self.state.tokens.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
                 }
-                MetaWrite::Pin(r, k) => self.state.trust.write().unwrap_or_else(|p| p.into_inner()).pin(r, k),
+                MetaWrite::Pin(r, k) => {
+                    self.state.trust.write().unwrap_or_else(|p| p.into_inner()).pin(r, k);
+                    self.state.trust_changed.notify_one();
+                }
                 MetaWrite::Unpin(r) => {
                     self.state.trust.write().unwrap_or_else(|p| p.into_inner()).unpin(&r);
+                    self.state.trust_changed.notify_one();
                 }
                 MetaWrite::Policy(p) => *self.state.policy.write().unwrap_or_else(|p| p.into_inner()) = p,
-                MetaWrite::Checkpoint(_) => {}
+                MetaWrite::Checkpoint(_) | MetaWrite::Fed(..) => {}
             }
         }
         self.reply_after_flush(reply, Ok(()));
     }
+}
+
+/// Most objects parked waiting for their target.
+pub(super) const MAX_PENDING: usize = 10_000;
+
+fn feed_write(e: &SignedFeedEntry) -> FeedWrite {
+    FeedWrite { origin: e.entry.origin.clone(), seq: e.entry.seq, hash: e.hash, bytes: e.bytes.clone() }
+}
+
+fn missing_key(origin: &RegionId, id: &ObjectId) -> Vec<u8> {
+    [origin.as_str().as_bytes(), &[0], id.as_bytes()].concat()
+}
+
+fn unmissing(origin: &RegionId, id: &ObjectId) -> MetaWrite {
+    MetaWrite::Fed(FedNs::Missing, missing_key(origin, id), None)
+}
+
+fn needs_receipt(t: ObjectType) -> bool {
+    matches!(t, ObjectType::Repair | ObjectType::Withdrawal | ObjectType::Correction | ObjectType::ObjectionResolution)
+}
+
+/// The id a parked object waits for: its objection (resolutions) or its target.
+fn waited_for(obj: &VerifiedObject, store: &dyn crate::store::Store) -> ObjectId {
+    if let Body::ObjectionResolution(r) = &obj.body {
+        if store.meta(&r.objection).ok().flatten().is_none() {
+            return r.objection;
+        }
+    }
+    obj.body.target().unwrap_or_else(|| obj.id())
+}
+
+fn k_enc<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::ser::into_writer(v, &mut out).expect("writing to a Vec cannot fail");
+    out
+}
+
+fn k_dec<T: serde::de::DeserializeOwned>(v: &[u8]) -> Result<T, ciborium::de::Error<std::io::Error>> {
+    ciborium::de::from_reader(v)
 }

@@ -12,6 +12,7 @@
 //! | `K` | token id | token record CBOR |
 //! | `A` | region | root public key(32) |
 //! | `M` | name (`format`, `frontier`, `checkpoint`, `policy`) | CBOR or text |
+//! | `F` | namespace tag (`FedNs::tag`), key | federation state bytes |
 
 use credfed_protocol::envelope::ObjectId;
 use serde::de::DeserializeOwned;
@@ -67,6 +68,11 @@ pub fn anchor(region: &str) -> Vec<u8> {
 /// Meta key.
 pub fn meta(name: &str) -> Vec<u8> {
     cat(&[b"M", name.as_bytes()])
+}
+
+/// Federation-state key.
+pub fn fed(ns: u8, key: &[u8]) -> Vec<u8> {
+    cat(&[b"F", &[ns], key])
 }
 
 fn cat(parts: &[&[u8]]) -> Vec<u8> {

@@ -15,7 +15,7 @@ use sled::{Batch, IVec, Tree};
 
 use super::keys as k;
 use super::{AuditLeaf, CheckpointState, Commit, FeedHead, MetaWrite, ObjectMeta, Store, StoreError, StoreStats};
-use super::{StoredObject, TokenRecord};
+use super::{FedNs, StoredObject, TokenRecord};
 use credfed_protocol::merkle::Frontier;
 
 /// Options for [`SledStore::open`].
@@ -211,6 +211,8 @@ impl Store for SledStore {
                 MetaWrite::Unpin(r) => b.remove(k::anchor(r.as_str())),
                 MetaWrite::Policy(p) => b.insert(k::meta("policy"), k::enc(p)),
                 MetaWrite::Checkpoint(cp) => b.insert(k::meta("checkpoint"), k::enc(cp)),
+                MetaWrite::Fed(ns, key, Some(v)) => b.insert(k::fed(ns.tag(), key), k::versioned(v)),
+                MetaWrite::Fed(ns, key, None) => b.remove(k::fed(ns.tag(), key)),
             }
         }
         self.tree.apply_batch(b).map_err(io)?;
@@ -324,6 +326,16 @@ impl Store for SledStore {
 
     fn policy(&self) -> Result<Option<LocalPolicy>, StoreError> {
         self.get(k::meta("policy"))?.map(|v| k::dec("policy", &v)).transpose()
+    }
+
+    fn fed_scan(&self, ns: FedNs, prefix: &[u8], limit: usize) -> Result<Vec<super::KeyValue>, StoreError> {
+        let p = k::fed(ns.tag(), prefix);
+        let mut out = Vec::new();
+        for kv in self.tree.scan_prefix(&p).take(limit) {
+            let (key, v) = kv.map_err(io)?;
+            out.push((key[2..].to_vec(), k::unversion("federation state", &v)?.to_vec()));
+        }
+        Ok(out)
     }
 
     fn stats(&self) -> StoreStats {

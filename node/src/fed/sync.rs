@@ -1,0 +1,280 @@
+//! The federation driver: one task reacting to swarm events, own publications and trust
+//! changes (STYLE §15: one unit of work per wake-up).
+//!
+//! * own objects, once durable, are gossiped (public bodies with the entry; others as entry
+//!   only);
+//! * **anti-entropy** on every connection and every tick: heads are exchanged, missing ranges
+//!   fetched in feed order from any peer that has them (relays allowed), bodies withheld by a
+//!   relay asked for again from their origin;
+//! * equivocation proofs learned from peers are verified and kept;
+//! * bootstrap peers that dropped are redialled; witnesses are asked to cosign.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use credfed_net::{multiaddr::Protocol, Multiaddr, NetEvent, NetHandle, PeerId};
+use credfed_protocol::audit::Source;
+use credfed_protocol::cbor::ByteBuf;
+use credfed_protocol::envelope::ObjectId;
+use credfed_protocol::feed::{Equivocation, SignedFeedEntry};
+use credfed_protocol::wire::{GossipMessage, SyncRequest, SyncResponse, MAX_IDS, MAX_RANGE};
+use credfed_protocol::RegionId;
+use tokio::sync::{broadcast, mpsc};
+
+use super::app::NodeApp;
+use super::witness;
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::store::{FedNs, MetaWrite};
+
+/// Codes after which a range fetch from one peer stops for that origin.
+const STOP_CODES: &[&str] = &[
+    "feed_gap",
+    "equivocation",
+    "feed_broken_chain",
+    "entry_not_delegated",
+    "own_feed_conflict",
+    "busy",
+    "storage_unavailable",
+    "shutting_down",
+];
+
+/// The driver's state.
+pub(super) struct Driver {
+    ingest: Ingest,
+    net: NetHandle,
+    bootstrap: Vec<Multiaddr>,
+    app: Arc<NodeApp>,
+    peers: HashMap<PeerId, RegionId>,
+    busy: Arc<Mutex<HashSet<PeerId>>>,
+}
+
+impl Driver {
+    pub(super) fn new(ingest: Ingest, net: NetHandle, bootstrap: Vec<Multiaddr>, app: Arc<NodeApp>) -> Driver {
+        Driver { ingest, net, bootstrap, app, peers: HashMap::new(), busy: Arc::default() }
+    }
+
+    pub(super) async fn run(mut self, mut events: mpsc::Receiver<NetEvent>) {
+        let st = self.ingest.state().clone();
+        let mut published = st.published.subscribe();
+        loop {
+            tokio::select! {
+                ev = events.recv() => match ev {
+                    None => break,
+                    Some(ev) => self.on_event(ev).await,
+                },
+                p = published.recv() => match p {
+                    Ok(p) => {
+                        let msg = GossipMessage { entry: ByteBuf(p.entry), envelope: p.envelope.map(ByteBuf) };
+                        if let Err(e) = self.net.publish(&msg).await {
+                            tracing::debug!(error = %e, seq = p.seq, "gossip publish");
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(missed = n, "gossip lagged; anti-entropy will deliver");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = st.trust_changed.notified() => {
+                    let cut = self.net.recheck_admission().await.unwrap_or_default();
+                    for p in cut {
+                        self.peers.remove(&p);
+                    }
+                    self.publish_peers();
+                    self.sync_all();
+                }
+                _ = self.app.gap.notified() => self.sync_all(),
+            }
+        }
+    }
+
+    async fn on_event(&mut self, ev: NetEvent) {
+        match ev {
+            NetEvent::PeerConnected { peer, region } => {
+                tracing::info!(%peer, %region, "peer connected");
+                self.peers.insert(peer, region.clone());
+                self.publish_peers();
+                self.sync_peer(peer, region);
+            }
+            NetEvent::PeerDisconnected { peer } | NetEvent::AdmissionRevoked { peer } => {
+                self.peers.remove(&peer);
+                self.publish_peers();
+            }
+            NetEvent::SyncTick => {
+                self.redial().await;
+                self.sync_all();
+                for (peer, region) in self.peers.clone() {
+                    let (ingest, net) = (self.ingest.clone(), self.net.clone());
+                    tokio::spawn(async move { witness::collect(&ingest, &net, peer, &region).await });
+                }
+            }
+            NetEvent::ConnectionDenied { peer, reason } => {
+                tracing::info!(peer = ?peer, reason = %reason.code(), "connection denied");
+            }
+            _ => {}
+        }
+    }
+
+    fn publish_peers(&self) {
+        let st = self.ingest.state();
+        st.metrics.peers.set(self.peers.len() as i64);
+        let list: Vec<(String, RegionId)> = self.peers.iter().map(|(p, r)| (p.to_string(), r.clone())).collect();
+        *st.peers.write().unwrap_or_else(|p| p.into_inner()) = list;
+    }
+
+    async fn redial(&self) {
+        for addr in &self.bootstrap {
+            let connected = match addr.iter().last() {
+                Some(Protocol::P2p(id)) => self.peers.contains_key(&id),
+                _ => false,
+            };
+            if !connected {
+                let _ = self.net.dial(addr.clone()).await;
+            }
+        }
+    }
+
+    fn sync_all(&self) {
+        for (peer, region) in &self.peers {
+            self.sync_peer(*peer, region.clone());
+        }
+    }
+
+    /// Spawns one anti-entropy round with `peer` unless one is running.
+    fn sync_peer(&self, peer: PeerId, region: RegionId) {
+        if !self.busy.lock().unwrap_or_else(|p| p.into_inner()).insert(peer) {
+            return;
+        }
+        let (ingest, net, busy) = (self.ingest.clone(), self.net.clone(), self.busy.clone());
+        tokio::spawn(async move {
+            sync_with(&ingest, &net, peer, &region).await;
+            busy.lock().unwrap_or_else(|p| p.into_inner()).remove(&peer);
+        });
+    }
+}
+
+/// One anti-entropy round with one peer.
+async fn sync_with(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &RegionId) {
+    let Ok(SyncResponse::Heads { heads, equivocations }) = net.request(peer, SyncRequest::Heads).await else {
+        return;
+    };
+    learn_equivocations(ingest, equivocations).await;
+    let st = ingest.state();
+    for (origin, theirs) in heads {
+        if origin == st.region || st.trust().root_of(&origin).is_none() {
+            continue;
+        }
+        fetch_feed(ingest, net, peer, &origin, theirs).await;
+    }
+    fetch_missing(ingest, net, peer, region).await;
+}
+
+fn head_of(ingest: &Ingest, origin: &RegionId) -> u64 {
+    let st = ingest.state();
+    st.store.feed_heads().ok().and_then(|h| h.into_iter().find(|h| &h.origin == origin)).map_or(0, |h| h.seq)
+}
+
+/// Fetches `origin`'s entries after our head up to `theirs`, applying them in order.
+async fn fetch_feed(ingest: &Ingest, net: &NetHandle, peer: PeerId, origin: &RegionId, theirs: u64) {
+    let st = ingest.state();
+    loop {
+        let ours = head_of(ingest, origin);
+        st.metrics
+            .sync_lag
+            .get_or_create(&Metrics::label("origin", origin.as_str()))
+            .set(theirs.saturating_sub(ours) as i64);
+        if ours >= theirs {
+            return;
+        }
+        let req = SyncRequest::Range { origin: origin.clone(), from: ours + 1, to: theirs.min(ours + MAX_RANGE) };
+        let Ok(SyncResponse::Entries { items }) = net.request(peer, req).await else { return };
+        for (expected, item) in (ours + 1..).zip(items) {
+            let Ok(entry) = SignedFeedEntry::open(&item.entry.0) else { return };
+            if &entry.entry.origin != origin || entry.entry.seq != expected {
+                return;
+            }
+            let r = match item.envelope {
+                Some(env) => {
+                    ingest.submit_from_peer(env.0, entry, Source::Sync { peer: peer.to_string() }).await.map(|_| ())
+                }
+                None => ingest.entry_only(entry).await.map(|_| ()),
+            };
+            if let Err(e) = &r {
+                if STOP_CODES.contains(&e.code.as_str()) {
+                    tracing::info!(%peer, %origin, seq = expected, code = %e.code, "range fetch stopped");
+                    return;
+                }
+            }
+        }
+        if head_of(ingest, origin) == ours {
+            return;
+        }
+    }
+}
+
+/// Asks `peer` (whose region is `region`) for bodies of its own objects that reached us only
+/// as withheld entries through relays. Ids the origin does not return are withheld from us:
+/// they are forgotten rather than asked for every round.
+async fn fetch_missing(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &RegionId) {
+    let st = ingest.state();
+    let prefix = [region.as_str().as_bytes(), &[0]].concat();
+    let Ok(missing) = st.store.fed_scan(FedNs::Missing, &prefix, MAX_IDS) else { return };
+    if missing.is_empty() {
+        return;
+    }
+    let mut wanted: HashMap<ObjectId, (Vec<u8>, u64)> = HashMap::new();
+    for (key, v) in missing {
+        let (Some(id), Ok(seq)) =
+            (key.get(prefix.len()..).and_then(|b| b.try_into().ok()).map(ObjectId), v.as_slice().try_into())
+        else {
+            continue;
+        };
+        wanted.insert(id, (key, u64::from_be_bytes(seq)));
+    }
+    let ids: Vec<ObjectId> = wanted.keys().copied().collect();
+    let Ok(SyncResponse::Objects { envelopes }) = net.request(peer, SyncRequest::Objects { ids }).await else { return };
+    for env in envelopes {
+        let id =
+            ObjectId::of(&credfed_protocol::envelope::Envelope::decode(&env.0).map(|e| e.body).unwrap_or_default());
+        let Some((_, seq)) = wanted.get(&id).cloned() else { continue };
+        let Some((_, entry_bytes)) = st.store.feed_range(region, seq, seq).ok().and_then(|v| v.into_iter().next())
+        else {
+            continue;
+        };
+        let Ok(entry) = SignedFeedEntry::open(&entry_bytes) else { continue };
+        let _ = ingest.submit_from_peer(env.0, entry, Source::Sync { peer: peer.to_string() }).await;
+        wanted.remove(&id);
+    }
+    let forget: Vec<MetaWrite> = wanted.into_values().map(|(k, _)| MetaWrite::Fed(FedNs::Missing, k, None)).collect();
+    if !forget.is_empty() {
+        let _ = ingest.admin(forget, None).await;
+    }
+}
+
+/// Verifies and keeps equivocation proofs a peer holds (both entries signed by node keys the
+/// origin delegated).
+async fn learn_equivocations(ingest: &Ingest, proofs: Vec<Equivocation>) {
+    let st = ingest.state();
+    let mut writes = Vec::new();
+    for p in proofs.into_iter().take(64) {
+        let Ok((a, b)) = p.verify() else { continue };
+        let ok = {
+            let t = st.trust();
+            [a, b].iter().all(|k| {
+                t.delegation(k, &p.origin, 0).is_some_and(|d| d.delegation.role == credfed_protocol::Role::Node)
+            })
+        };
+        if !ok {
+            continue;
+        }
+        let key = [p.origin.as_str().as_bytes(), &[0], &p.seq.to_be_bytes()].concat();
+        if st.store.fed_scan(FedNs::Equivocation, &key, 1).map(|v| v.is_empty()).unwrap_or(false) {
+            tracing::warn!(origin = %p.origin, seq = p.seq, "equivocation proof learned from a peer");
+            st.metrics.equivocations.inc();
+            writes.push(MetaWrite::Fed(FedNs::Equivocation, key, Some(credfed_protocol::wire::encode(&p))));
+        }
+    }
+    if !writes.is_empty() {
+        let _ = ingest.admin(writes, None).await;
+    }
+}

@@ -1,0 +1,202 @@
+//! Witnessing (DESIGN §6, RELIABILITY F5): nodes cosign each other's checkpoints after
+//! checking that each is a consistent extension of the last one they cosigned; a node that
+//! shows two inconsistent histories is caught and the evidence kept.
+//!
+//! Witness state (per origin region): the last cosigned size, root and note. Cosigning side:
+//! [`cosign`]. Requesting side: [`collect`], run by the driver every tick.
+
+use credfed_net::{NetHandle, PeerId};
+use credfed_protocol::cbor::ByteBuf;
+use credfed_protocol::checkpoint::{cosign as cosign_cp, SignedCheckpoint};
+use credfed_protocol::keys::PublicKey;
+use credfed_protocol::merkle::{verify_consistency, Hash};
+use credfed_protocol::wire::{SyncRequest, SyncResponse};
+use credfed_protocol::RegionId;
+use serde::{Deserialize, Serialize};
+
+use crate::ingest::Ingest;
+use crate::store::{FedNs, MetaWrite, Store, StoreError};
+
+/// What a witness remembers of one origin.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct WitnessState {
+    size: u64,
+    root: ByteBuf,
+    note: String,
+}
+
+/// Evidence that an origin showed two inconsistent checkpoints.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SplitView {
+    /// The origin region.
+    pub region: RegionId,
+    /// The checkpoint cosigned earlier.
+    pub earlier: String,
+    /// The inconsistent one presented later.
+    pub later: String,
+    /// Why it is inconsistent.
+    pub reason: String,
+}
+
+fn enc<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::ser::into_writer(v, &mut out).expect("writing to a Vec cannot fail");
+    out
+}
+
+fn dec<T: for<'de> Deserialize<'de>>(v: &[u8]) -> Option<T> {
+    ciborium::de::from_reader(v).ok()
+}
+
+/// Split views detected (evidence kept across restarts).
+///
+/// # Errors
+/// [`StoreError`].
+pub fn split_views(store: &dyn Store) -> Result<Vec<SplitView>, StoreError> {
+    Ok(store.fed_scan(FedNs::SplitView, &[], 1000)?.into_iter().filter_map(|(_, v)| dec(&v)).collect())
+}
+
+fn refuse(code: &str, message: impl Into<String>) -> SyncResponse {
+    SyncResponse::Error { code: code.into(), message: message.into() }
+}
+
+/// Cosigns `note` (signed by `key`, the requesting peer's node key, for `region`) if it is
+/// consistent with the last checkpoint of `region` this node cosigned. Blocking.
+pub fn cosign(
+    ingest: &Ingest,
+    region: &RegionId,
+    key: &PublicKey,
+    note: &str,
+    proof: &[ByteBuf],
+    from_size: u64,
+) -> SyncResponse {
+    let st = ingest.state();
+    let signed = match SignedCheckpoint::open(note, region.as_str(), key) {
+        Ok(s) => s,
+        Err(e) => return refuse("bad_checkpoint", format!("checkpoint not signed by {region}'s node key: {e}")),
+    };
+    let cp = signed.checkpoint().clone();
+    let prev: Option<WitnessState> = match st.store.fed_scan(FedNs::Witness, region.as_str().as_bytes(), 1) {
+        Ok(v) => v.into_iter().find(|(k, _)| k == region.as_str().as_bytes()).and_then(|(_, v)| dec(&v)),
+        Err(e) => return refuse("storage_unavailable", e.to_string()),
+    };
+    let (old_size, old_root) = match &prev {
+        Some(p) => (p.size, p.root.0.clone()),
+        None => (0, credfed_protocol::merkle::EMPTY_ROOT.to_vec()),
+    };
+    if from_size != old_size {
+        return refuse("stale_witness_size", old_size.to_string());
+    }
+    let proof: Vec<Hash> = proof.iter().filter_map(|h| h.0.as_slice().try_into().ok()).collect();
+    let old_root: Hash = old_root.try_into().unwrap_or([0; 32]);
+    if let Err(e) = verify_consistency(old_size, cp.size, &old_root, &cp.root, &proof) {
+        let evidence = SplitView {
+            region: region.clone(),
+            earlier: prev.map(|p| p.note).unwrap_or_default(),
+            later: note.to_owned(),
+            reason: e.to_string(),
+        };
+        st.metrics.split_views.inc();
+        tracing::error!(%region, old_size, new_size = cp.size, "split view: checkpoint inconsistent with the one cosigned before");
+        let key = [region.as_str().as_bytes(), &[0], &cp.size.to_be_bytes()].concat();
+        let _ = ingest.admin_blocking(vec![MetaWrite::Fed(FedNs::SplitView, key, Some(enc(&evidence)))], None);
+        return refuse("inconsistent", format!("not consistent with size {old_size} cosigned before: {e}"));
+    }
+    let line = match cosign_cp(&cp, st.region.as_str(), &st.node_key, st.now()) {
+        Ok(sig) => sig.to_line(),
+        Err(e) => return refuse("bad_checkpoint", e.to_string()),
+    };
+    let ws = WitnessState { size: cp.size, root: ByteBuf(cp.root.to_vec()), note: note.to_owned() };
+    let write = MetaWrite::Fed(FedNs::Witness, region.as_str().as_bytes().to_vec(), Some(enc(&ws)));
+    if let Err(e) = ingest.admin_blocking(vec![write], None) {
+        return refuse("storage_unavailable", e.to_string());
+    }
+    SyncResponse::Cosigned { signature: line }
+}
+
+/// Asks `peer` (of `region`) to cosign our current checkpoint, and stores the cosignature on it.
+pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &RegionId) {
+    let Some(peer_key) = credfed_net::node_key_of(&peer) else { return };
+    let ing = ingest.clone();
+    let Ok(Ok(cp)) = tokio::task::spawn_blocking(move || crate::audit::checkpoint(ing.state(), &ing)).await else {
+        return;
+    };
+    let st = ingest.state();
+    let key = [b"by/".as_slice(), region.as_str().as_bytes()].concat();
+    let mut from = st
+        .store
+        .fed_scan(FedNs::CosignedBy, &key, 1)
+        .ok()
+        .and_then(|v| v.into_iter().find(|(k, _)| *k == key))
+        .and_then(|(_, v)| v.as_slice().try_into().ok().map(u64::from_be_bytes))
+        .unwrap_or(0);
+    if from == cp.size && cp.size > 0 {
+        return;
+    }
+    for _ in 0..2 {
+        let proof = match crate::audit::consistency(st, from, cp.size) {
+            Ok((p, _, _)) => p.into_iter().map(|h| ByteBuf(h.to_vec())).collect(),
+            Err(_) => Vec::new(),
+        };
+        let req = SyncRequest::Cosign { checkpoint: cp.note.clone(), proof, from_size: from };
+        match net.request(peer, req).await {
+            Ok(SyncResponse::Cosigned { signature }) => {
+                let text = format!("{}{signature}\n", cp.note);
+                let Ok(signed) = SignedCheckpoint::open(&text, st.region.as_str(), &st.node_key.public()) else {
+                    return;
+                };
+                if signed.cosignatures(&[(region.as_str(), peer_key)]).is_empty() {
+                    st.metrics.cosignatures.get_or_create(&crate::metrics::Metrics::label("outcome", "bad")).inc();
+                    return;
+                }
+                st.metrics.cosignatures.get_or_create(&crate::metrics::Metrics::label("outcome", "ok")).inc();
+                let (ing, region, size) = (ingest.clone(), region.clone(), cp.size);
+                let _ = tokio::task::spawn_blocking(move || store_cosignature(&ing, &region, size, &text)).await;
+                return;
+            }
+            Ok(SyncResponse::Error { code, message }) if code == "stale_witness_size" => {
+                let Ok(n) = message.parse::<u64>() else { return };
+                if n > cp.size {
+                    // The witness cosigned a larger tree of ours than we hold: our log was
+                    // rolled back (RELIABILITY F5 audit_rollback). Never sign over it.
+                    st.metrics.split_views.inc();
+                    tracing::error!(witness = %region, witnessed = n, ours = cp.size, "a witness cosigned a larger log than we hold: rollback detected");
+                    return;
+                }
+                from = n;
+            }
+            Ok(SyncResponse::Error { code, message }) => {
+                st.metrics.cosignatures.get_or_create(&crate::metrics::Metrics::label("outcome", code.as_str())).inc();
+                tracing::warn!(witness = %region, %code, %message, "cosignature refused");
+                return;
+            }
+            _ => return,
+        }
+    }
+}
+
+/// Adds a verified cosignature to the stored checkpoint (when it is still the current one) and
+/// remembers the size this witness cosigned. Blocking; holds the checkpoint lock so a newer
+/// checkpoint is never overwritten.
+fn store_cosignature(ingest: &Ingest, region: &RegionId, size: u64, text_with_line: &str) {
+    let st = ingest.state();
+    let _guard = st.checkpoint_lock.lock().unwrap_or_else(|p| p.into_inner());
+    let mut writes = vec![MetaWrite::Fed(
+        FedNs::CosignedBy,
+        [b"by/".as_slice(), region.as_str().as_bytes()].concat(),
+        Some(size.to_be_bytes().to_vec()),
+    )];
+    if let Ok(Some(mut cur)) = st.store.checkpoint() {
+        if cur.size == size {
+            // Merge: keep cosignature lines already present, add the new one.
+            let new_line = text_with_line.lines().last().unwrap_or_default().to_owned();
+            if !cur.note.contains(&new_line) {
+                cur.note = format!("{}{new_line}\n", cur.note);
+            }
+            writes.push(MetaWrite::Checkpoint(cur));
+        }
+    }
+    if let Err(e) = ingest.admin_blocking(writes, None) {
+        tracing::warn!(error = %e, "cosignature not stored");
+    }
+}

@@ -1,0 +1,122 @@
+//! A local federation in one directory: `init` every city with one shared person-digest
+//! secret, point each node's bootstrap list at the others, and cross-pin every region's anchor
+//! offline (what each administrator would do after comparing fingerprints). Used by
+//! `credfed-node demo` and the multi-node tests.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use credfed_protocol::audit::{AuditEvent, Source};
+use credfed_protocol::keys::PublicKey;
+use credfed_protocol::RegionId;
+
+use crate::config::NodeConfig;
+use crate::ingest::Ingest;
+use crate::init::{init, Access, Anchor, InitOptions};
+use crate::keyfile;
+use crate::node::{build_state, open_store};
+use crate::state::system_clock;
+use crate::store::MetaWrite;
+
+/// The Dabie Mountains / Suzhou cities the demo knows, in the order `--cities N` takes them.
+pub const DEMO_CITIES: &[&str] =
+    &["xinyang", "suzhou", "luan", "anqing", "huanggang", "zhumadian", "xiaogan", "suizhou"];
+
+/// One city of a local federation.
+#[derive(Clone, Debug)]
+pub struct City {
+    /// Region.
+    pub region: RegionId,
+    /// Its directory.
+    pub dir: PathBuf,
+    /// `node.toml`.
+    pub config: PathBuf,
+    /// API address.
+    pub api: SocketAddr,
+    /// libp2p multiaddr with `/p2p/<PeerId>`.
+    pub p2p: String,
+    /// Tokens.
+    pub access: Access,
+    /// What partners pin.
+    pub anchor: Anchor,
+}
+
+/// A free loopback port (bound and released; fine for local federations and tests).
+///
+/// # Errors
+/// When no port can be bound.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Pins `anchor` (root + delegations) into the stopped node of `cfg`, as
+/// `POST /v1/admin/trust` would.
+///
+/// # Errors
+/// Store, key or validation errors (a delegation not signed by the anchor's root is refused).
+pub fn pin_offline(cfg: &NodeConfig, anchor: &Anchor) -> anyhow::Result<()> {
+    let region: RegionId = anchor.region.parse()?;
+    let root: PublicKey = anchor.root_key.parse()?;
+    let store = open_store(cfg, false)?;
+    let state = build_state(cfg, store, system_clock())?;
+    let (ingest, worker) = Ingest::start(Arc::clone(&state), 64)?;
+    let ev = AuditEvent::AdminChange {
+        at: state.now(),
+        token_id: "local".into(),
+        action: "trust.pin".into(),
+        detail: format!("{region} {}", root.fingerprint()),
+    };
+    let r = (|| -> anyhow::Result<()> {
+        ingest.admin_blocking(vec![MetaWrite::Pin(region, root)], Some(ev)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for h in &anchor.delegations {
+            ingest.submit_blocking(&hex::decode(h)?, Source::Local).map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        Ok(())
+    })();
+    drop(ingest);
+    worker.stop();
+    r
+}
+
+/// Creates `cities` under `dir` with fresh keys, a shared person secret, bootstrap lists and
+/// cross-pinned anchors. Ports are picked free on 127.0.0.1.
+///
+/// # Errors
+/// Any init, config or store error.
+pub fn create(dir: &Path, cities: &[RegionId], sync_interval_ms: u64) -> anyhow::Result<Vec<City>> {
+    std::fs::create_dir_all(dir)?;
+    let secret = dir.join("person.secret");
+    let mut seed = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
+    keyfile::write_secret(&secret, hex::encode(seed).as_bytes())?;
+    let mut out = Vec::new();
+    for region in cities {
+        let cdir = dir.join(region.as_str());
+        let api: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let p2p_port = free_port()?;
+        let o = InitOptions {
+            region: region.clone(),
+            dir: cdir.clone(),
+            api_listen: api,
+            admin_listen: None,
+            p2p_listen: Some(format!("/ip4/127.0.0.1/tcp/{p2p_port}")),
+            person_secret_file: Some(secret.clone()),
+        };
+        let access = init(&o).map_err(|e| anyhow::anyhow!("init {region}: {e}"))?;
+        let anchor: Anchor = serde_json::from_slice(&std::fs::read(cdir.join("anchor.json"))?)?;
+        let p2p = format!("/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{}", anchor.peer_id);
+        out.push(City { region: region.clone(), config: cdir.join("node.toml"), dir: cdir, api, p2p, access, anchor });
+    }
+    for c in &out {
+        let mut cfg = NodeConfig::load(&c.config)?;
+        cfg.p2p.bootstrap = out.iter().filter(|o| o.region != c.region).map(|o| o.p2p.clone()).collect();
+        cfg.p2p.sync_interval_ms = sync_interval_ms;
+        let text = format!("# credfed node of {}. Written by `credfed-node demo`.\n{}", c.region, cfg.to_toml());
+        keyfile::write_public(&c.config, text.as_bytes())?;
+        for other in out.iter().filter(|o| o.region != c.region) {
+            pin_offline(&cfg, &other.anchor)?;
+        }
+    }
+    Ok(out)
+}
