@@ -17,6 +17,7 @@
 //! **Idempotence.** Submitting the same envelope again returns the same `{id, origin, seq}`
 //! with `duplicate = true` (HTTP answers `200` instead of `201`, same body) and writes nothing.
 
+mod early;
 mod entries;
 pub mod rules;
 mod writer;

@@ -2,8 +2,9 @@
 //! indexes, builds commits and applies them.
 
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
+use std::time::Duration;
 
 use credfed_protocol::audit::{AuditEvent, Source};
 use credfed_protocol::envelope::ObjectId;
@@ -11,6 +12,7 @@ use credfed_protocol::feed::FeedEntry;
 use credfed_protocol::objects::{Body, VerifiedObject};
 use credfed_protocol::trust::{authorize, AuthzContext, Decision, TargetInfo};
 
+use super::early::{Early, EarlySet, EARLY_TTL};
 use super::entries::{self, EntryCheck, EntryRefused, Heads};
 use super::{rules, Accepted, Cmd, EntryOutcome, ErrorClass, IngestError, Reply};
 use crate::fed::Published;
@@ -31,6 +33,8 @@ pub(super) struct Writer {
     frontier: Frontier,
     /// Objects held in the pending set.
     pending: usize,
+    /// Peer entries that arrived ahead of the head, waiting for their predecessors.
+    early: EarlySet,
 }
 
 /// Where an accepted object sits in its origin's feed.
@@ -66,11 +70,20 @@ impl Writer {
             m.flush_seconds.observe(secs);
         });
         let group = GroupCommit::spawn(state.store.clone(), queue, observe);
-        Ok(Writer { state, group, heads, frontier, pending })
+        Ok(Writer { state, group, heads, frontier, pending, early: EarlySet::default() })
     }
 
     pub(super) fn run(mut self, rx: Receiver<Cmd>) {
-        while let Ok(cmd) = rx.recv() {
+        loop {
+            let wait = if self.early.is_empty() { Duration::from_secs(3600) } else { EARLY_TTL / 4 };
+            let cmd = match rx.recv_timeout(wait) {
+                Ok(cmd) => cmd,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.expire_early();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             match cmd {
                 Cmd::Ingest { obj, source, entry, reply } => self.ingest(*obj, source, entry.map(|e| *e), reply),
                 Cmd::Entry { entry, reply } => self.entry_only(*entry, reply),
@@ -83,8 +96,38 @@ impl Writer {
                 Cmd::Admin { writes, event, reply } => self.admin(writes, event, reply),
                 Cmd::Stop => break,
             }
+            self.drain_early();
+            self.expire_early();
         }
         self.group.shutdown();
+    }
+
+    /// Applies parked entries whose predecessors have arrived (see [`super::early`]).
+    fn drain_early(&mut self) {
+        while !self.early.is_empty() {
+            let heads = &self.heads;
+            let Some(item) = self.early.take_ready(|o| heads.get(o).map_or(0, |h| h.0)) else { break };
+            match item {
+                Early::Object { obj, source, entry, reply } => self.ingest(*obj, source, Some(*entry), reply),
+                Early::Entry { entry, reply } => self.entry_only(*entry, reply),
+            }
+        }
+    }
+
+    /// Gives parked entries that waited too long the `feed_gap` answer (the caller syncs).
+    fn expire_early(&mut self) {
+        for item in self.early.take_expired() {
+            let err = IngestError::new(
+                ErrorClass::Pending,
+                "feed_gap",
+                format!("earlier entries did not arrive within {EARLY_TTL:?}"),
+            )
+            .field("entry");
+            match item {
+                Early::Object { reply, .. } => self.reply_after_flush(reply, Err(err)),
+                Early::Entry { reply, .. } => self.reply_after_flush(reply, Err(err)),
+            }
+        }
     }
 
     /// Adds audit leaves for `events`, applies the commit, and schedules the durable-size
@@ -170,6 +213,7 @@ impl Writer {
     fn ingest(&mut self, obj: VerifiedObject, source: Source, entry: Option<SignedFeedEntry>, reply: Reply<Accepted>) {
         let id = obj.id();
         let mut pos = if obj.body.region() == &self.state.region { FeedPos::Own } else { FeedPos::Unknown };
+        let mut gap = None;
         if let Some(e) = &entry {
             if &e.entry.origin != obj.body.region() || e.entry.envelope_id != id {
                 let err = IngestError::new(
@@ -192,6 +236,7 @@ impl Writer {
             match checked {
                 Ok(EntryCheck::New) => pos = FeedPos::Entry(feed_write(e)),
                 Ok(EntryCheck::Held) => pos = FeedPos::Known(e.entry.seq),
+                Err(EntryRefused { err, proof: None }) if err.code == "feed_gap" => gap = Some(err),
                 Err(EntryRefused { err, proof }) => {
                     let extra = Commit { meta: proof.into_iter().map(|b| *b).collect(), ..Commit::default() };
                     if !extra.meta.is_empty() {
@@ -201,6 +246,17 @@ impl Writer {
                     return self.reject(&obj, source, *err, extra, reply);
                 }
             }
+        }
+        if let (Some(err), Some(e)) = (gap, entry) {
+            let (origin, seq) = (e.entry.origin.clone(), e.entry.seq);
+            let item = Early::Object { obj: Box::new(obj), source, entry: Box::new(e), reply };
+            return match self.early.park(&origin, seq, item) {
+                Ok(()) => {}
+                Err(Early::Object { obj, source, reply, .. }) => {
+                    self.reject(&obj, source, err, Commit::default(), reply)
+                }
+                Err(Early::Entry { .. }) => unreachable!("parked as an object"),
+            };
         }
         let store = self.state.store.clone();
         match store.meta(&id) {
@@ -391,6 +447,14 @@ impl Writer {
                     Err(err) => {
                         let _ = reply.send(Err(err.into()));
                     }
+                }
+            }
+            Err(EntryRefused { err, proof: None }) if err.code == "feed_gap" => {
+                let (origin, seq) = (e.entry.origin.clone(), e.entry.seq);
+                match self.early.park(&origin, seq, Early::Entry { entry: Box::new(e), reply }) {
+                    Ok(()) => {}
+                    Err(Early::Entry { reply, .. }) => self.reply_after_flush(reply, Err(err)),
+                    Err(Early::Object { .. }) => unreachable!("parked as an entry"),
                 }
             }
             Err(EntryRefused { err, proof }) => {
