@@ -108,7 +108,16 @@ impl TestNet {
             admin.push(a);
         }
         let slots = created.iter().map(|_| Slot { running: Running::Stopped, how: Run::InProcess }).collect();
-        Ok(TestNet { dir, cities: created, admin, http: Http::new(), sync_ms, mesh: Mesh::default(), slots, _serial: serial })
+        Ok(TestNet {
+            dir,
+            cities: created,
+            admin,
+            http: Http::new(),
+            sync_ms,
+            mesh: Mesh::default(),
+            slots,
+            _serial: serial,
+        })
     }
 
     /// Puts a chaos [`Link`] on every ordered pair and points each node's bootstrap list at its
@@ -319,7 +328,14 @@ impl TestNet {
     ///
     /// # Errors
     /// Connection failures.
-    pub async fn send(&self, region: &str, method: &str, path: &str, scope: &str, body: &Value) -> anyhow::Result<Reply> {
+    pub async fn send(
+        &self,
+        region: &str,
+        method: &str,
+        path: &str,
+        scope: &str,
+        body: &Value,
+    ) -> anyhow::Result<Reply> {
         self.http.send_json(method, &self.url(region, path), Some(&self.token(region, scope)), body).await
     }
 

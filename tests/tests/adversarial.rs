@@ -62,7 +62,8 @@ async fn rejected(net: &TestNet, region: &str) -> Vec<(String, String)> {
         .filter_map(|e| {
             let r = &e["rejected"];
             let code = r["code"].as_str()?.to_owned();
-            let src = r["source"].as_object()?.keys().next().cloned().or_else(|| r["source"].as_str().map(String::from))?;
+            let src =
+                r["source"].as_object()?.keys().next().cloned().or_else(|| r["source"].as_str().map(String::from))?;
             Some((code, src))
         })
         .collect()
@@ -121,10 +122,11 @@ async fn forged_objects_over_sync_and_gossip_are_refused_by_every_node() -> anyh
     let codes = [("not_delegated", "a"), ("wrong_role", "c"), ("entry_mismatch", "b")];
     for region in ["xinyang", "luan"] {
         for (code, what) in codes {
-            let r = wait_until(Duration::from_secs(15), &format!("{region} refuses sync forgery {what} ({code})"), || {
-                has_rejection(&net, region, code, "sync")
-            })
-            .await;
+            let r =
+                wait_until(Duration::from_secs(15), &format!("{region} refuses sync forgery {what} ({code})"), || {
+                    has_rejection(&net, region, code, "sync")
+                })
+                .await;
             if let Err(e) = r {
                 anyhow::bail!("{e}; rejected so far: {:?}", rejected(&net, region).await);
             }
@@ -201,7 +203,11 @@ async fn undelegated_peer_gets_no_protocol_stream() -> anyhow::Result<()> {
         assert!(r.is_err(), "an undelegated peer got a sync answer: {r:?}");
         attempts += 1;
         let peers = net.get("xinyang", "/v1/admin/peers", Some("admin")).await?;
-        assert!(!peers.text().contains(&rogue_peer.to_string()), "xinyang lists the undelegated peer: {}", peers.text());
+        assert!(
+            !peers.text().contains(&rogue_peer.to_string()),
+            "xinyang lists the undelegated peer: {}",
+            peers.text()
+        );
         let connected = net.node("xinyang").and_then(|n| n.net()).expect("in-process swarm").connected_peers().await?;
         assert!(connected.iter().all(|(p, _)| *p != rogue_peer), "swarm admitted the undelegated peer");
         tokio::time::sleep(Duration::from_millis(200)).await;

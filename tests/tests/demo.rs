@@ -70,7 +70,12 @@ async fn demo_starts_writes_manifest_federates_and_stops_on_sigterm() -> anyhow:
     let subject = uscc("411500", 8801);
     let draft = penalty_draft("信阳市", &subject, "general", days_ago(20), "public", "demo walk");
     let r = http
-        .send_json("POST", &format!("{}/v1/records", xy["api"].as_str().unwrap_or_default()), xy["tokens"]["submit"].as_str(), &draft)
+        .send_json(
+            "POST",
+            &format!("{}/v1/records", xy["api"].as_str().unwrap_or_default()),
+            xy["tokens"]["submit"].as_str(),
+            &draft,
+        )
         .await?;
     assert_eq!(r.status, 201, "{}", r.text());
     let id = r.json["id"].as_str().expect("id").to_owned();

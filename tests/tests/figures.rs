@@ -128,7 +128,8 @@ async fn propagation() -> anyhow::Result<()> {
         tick.tick().await;
         let permit = slots.clone().acquire_owned().await?;
         let (net, sent) = (net.clone(), sent.clone());
-        let d = penalty_draft(&name, &uscc("411500", 100_000 + i as u64), "general", days_ago(30), "public", "propagation");
+        let d =
+            penalty_draft(&name, &uscc("411500", 100_000 + i as u64), "general", days_ago(30), "public", "propagation");
         tasks.push(tokio::spawn(async move {
             let t = Instant::now();
             let r = net.submit("xinyang", &d).await;
@@ -254,7 +255,9 @@ async fn partition_heal() -> anyhow::Result<()> {
     for (i, region) in ["xinyang", "suzhou", "luan"].iter().enumerate() {
         let div = ["411500", "320500", "341500"][i];
         for k in 0..20u64 {
-            let id = net.submit_penalty(region, &uscc(div, 100 + k), "general", days_ago(30), "public", "partitioned").await?;
+            let id = net
+                .submit_penalty(region, &uscc(div, 100 + k), "general", days_ago(30), "public", "partitioned")
+                .await?;
             records.insert(id, (*region).to_owned());
         }
     }

@@ -253,7 +253,7 @@ impl Writer {
             return match self.early.park(&origin, seq, item) {
                 Ok(()) => {}
                 Err(Early::Object { obj, source, reply, .. }) => {
-                    self.reject(&obj, source, err, Commit::default(), reply)
+                    self.reject(&obj, source, *err, Commit::default(), reply)
                 }
                 Err(Early::Entry { .. }) => unreachable!("parked as an object"),
             };
@@ -453,7 +453,7 @@ impl Writer {
                 let (origin, seq) = (e.entry.origin.clone(), e.entry.seq);
                 match self.early.park(&origin, seq, Early::Entry { entry: Box::new(e), reply }) {
                     Ok(()) => {}
-                    Err(Early::Entry { reply, .. }) => self.reply_after_flush(reply, Err(err)),
+                    Err(Early::Entry { reply, .. }) => self.reply_after_flush(reply, Err(*err)),
                     Err(Early::Object { .. }) => unreachable!("parked as an entry"),
                 }
             }
