@@ -1,12 +1,15 @@
-//! `credfed-node`: `init` a region, `run` a node. All logic lives in the library.
+//! `credfed-node`: `init` a region, `pin` a partner's anchor, `run` a node. All logic lives in
+//! the library.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use credfed_node::config::{LogFormat, NodeConfig};
-use credfed_node::init::{init, InitOptions};
+use credfed_node::init::{init, Anchor, InitOptions};
+use credfed_protocol::keys::PublicKey;
 use credfed_protocol::RegionId;
 
 #[derive(Parser)]
@@ -36,6 +39,17 @@ enum Cmd {
         /// Federation person-digest secret (hex file) shared by all nodes.
         #[arg(long)]
         person_secret: Option<PathBuf>,
+    },
+    /// Pin a partner region's anchor (root key + delegations, the `anchor.json` its `init`
+    /// wrote) into this node's store, offline: the node must be stopped. Compare the printed
+    /// fingerprint with the one the partner's administrator reads you out of band.
+    Pin {
+        /// This node's config.
+        #[arg(long)]
+        config: PathBuf,
+        /// The partner's `anchor.json`.
+        #[arg(long)]
+        anchor: PathBuf,
     },
     /// Serve a node.
     Run {
@@ -75,6 +89,17 @@ async fn signal() {
     tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term => {} }
 }
 
+/// `pin`: loads the config and the anchor, pins it; returns the region and root fingerprint.
+fn pin(config: &Path, anchor: &Path) -> anyhow::Result<(String, String)> {
+    let cfg = NodeConfig::load(config)?;
+    let text = std::fs::read(anchor).with_context(|| format!("{}", anchor.display()))?;
+    let a: Anchor = serde_json::from_slice(&text).with_context(|| format!("{}", anchor.display()))?;
+    // The fingerprint shown is computed from the key, not copied from the file.
+    let root: PublicKey = a.root_key.parse().with_context(|| format!("{}: root_key", anchor.display()))?;
+    credfed_node::setup::pin_offline(&cfg, &a)?;
+    Ok((a.region, root.fingerprint()))
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
@@ -99,6 +124,19 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     eprintln!("error: {e}");
+                    ExitCode::from(2)
+                }
+            }
+        }
+        Cmd::Pin { config, anchor } => {
+            tracing_init(cli.log_format.unwrap_or_default(), "warn");
+            match pin(&config, &anchor) {
+                Ok((region, fingerprint)) => {
+                    println!("pinned region {region} (root fingerprint {fingerprint}) into {}", config.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: pin: {e:#}");
                     ExitCode::from(2)
                 }
             }

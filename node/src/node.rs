@@ -102,6 +102,13 @@ impl RunningNode {
         if let Some(w) = self.worker.take() {
             let _ = tokio::task::spawn_blocking(move || w.stop()).await;
         }
+        // Detached federation tasks (a sync round, a cosign request, a blocking sync answer)
+        // hold the state until they notice the swarm is gone; wait for them so the store is
+        // closed (and its lock released) when shutdown returns. Held here: `state`, `ingest`.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while Arc::strong_count(&self.state) > 2 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         tracing::info!("node stopped; store flushed");
     }
 }

@@ -176,6 +176,9 @@ pub enum MetaWrite {
     Fed(FedNs, Vec<u8>, Option<Vec<u8>>),
 }
 
+/// A key and its value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
 /// Namespaces of federation state kept beside the objects (see `crate::fed`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FedNs {
@@ -331,7 +334,7 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError`].
-    fn fed_scan(&self, ns: FedNs, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn fed_scan(&self, ns: FedNs, prefix: &[u8], limit: usize) -> Result<Vec<KeyValue>, StoreError>;
     /// Size figures.
     fn stats(&self) -> StoreStats;
 }

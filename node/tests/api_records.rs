@@ -200,11 +200,10 @@ async fn envelopes_are_idempotent_and_schemes_decide_eligibility() {
     assert_eq!(v1, v2, "same body for a duplicate");
     let (_, v) = n.get(&format!("/v1/subjects/{u}/records"), Some(&query)).await;
     assert_eq!(v["records"].as_array().unwrap().len(), 1, "one object: {v}");
-    // Another region's envelope is refused over HTTP: foreign objects arrive by federation,
-    // with their origin's feed entry.
+    // Another region's envelope signed by our key is refused (not delegated there / unpinned).
     let foreign = signed_record(&n.authority_key(), "suzhou", &u, days_ago(5), now());
     let (s, v, _) = n.call("POST", "/v1/envelopes", Some(&submit), Some(foreign), "application/cbor").await;
-    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("foreign_region")), "{v}");
+    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("unpinned_region")), "{v}");
 
     let scheme = json!({"code": "xinyiyou_2026", "name": "信易游", "benefit": "景区门票优惠",
         "recognised_regions": ["xinyang"], "disqualifying": [{"kind": "administrative_penalty", "severity": "general"}],

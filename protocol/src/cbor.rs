@@ -119,6 +119,22 @@ pub fn canonicalize(v: Value, what: &'static str) -> Result<Value, CborError> {
 /// # Errors
 /// Every [`CborError`] variant except `Shape`.
 pub fn decode_value(bytes: &[u8], max: usize, what: &'static str) -> Result<Value, CborError> {
+    let v = parse_value(bytes, max, what)?;
+    let canonical = encode_value(canonicalize(v.clone(), what)?)?;
+    if canonical != bytes {
+        return Err(CborError::NonCanonical { what });
+    }
+    Ok(v)
+}
+
+/// Decodes exactly one CBOR item of at most `max` bytes: size cap first, bounded nesting, no
+/// trailing bytes, no floats or tags — but **without** the canonical-encoding check. Only for
+/// callers that then require a typed value to re-encode to exactly `bytes`, which implies it
+/// (so the input is not canonicalized and re-encoded twice).
+///
+/// # Errors
+/// Every [`CborError`] variant except `Shape` and `NonCanonical`.
+pub fn parse_value(bytes: &[u8], max: usize, what: &'static str) -> Result<Value, CborError> {
     if bytes.len() > max {
         return Err(CborError::TooLarge { what, got: bytes.len(), max });
     }
@@ -128,11 +144,21 @@ pub fn decode_value(bytes: &[u8], max: usize, what: &'static str) -> Result<Valu
     if !reader.is_empty() {
         return Err(CborError::TrailingBytes { what, extra: reader.len() });
     }
-    let canonical = encode_value(canonicalize(v.clone(), what)?)?;
-    if canonical != bytes {
-        return Err(CborError::NonCanonical { what });
-    }
+    refuse_forbidden(&v, what)?;
     Ok(v)
+}
+
+fn refuse_forbidden(v: &Value, what: &'static str) -> Result<(), CborError> {
+    match v {
+        Value::Float(_) => Err(CborError::Forbidden { what, kind: "float" }),
+        Value::Tag(..) => Err(CborError::Forbidden { what, kind: "tag" }),
+        Value::Array(items) => items.iter().try_for_each(|i| refuse_forbidden(i, what)),
+        Value::Map(entries) => entries.iter().try_for_each(|(k, v)| {
+            refuse_forbidden(k, what)?;
+            refuse_forbidden(v, what)
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// Decodes canonical CBOR bytes into `T`, requiring that `T` re-encodes to the same bytes
@@ -145,7 +171,8 @@ pub fn from_canonical<T: Serialize + DeserializeOwned>(
     max: usize,
     what: &'static str,
 ) -> Result<T, CborError> {
-    let v = decode_value(bytes, max, what)?;
+    // The re-encoding comparison below implies the canonical-encoding check.
+    let v = parse_value(bytes, max, what)?;
     let t: T = v.deserialized().map_err(|e| CborError::Shape { what, detail: shape_error(&e) })?;
     if to_canonical(&t, what)? != bytes {
         return Err(CborError::NonCanonical { what });

@@ -34,7 +34,7 @@ pub enum Run {
 
 enum Running {
     Stopped,
-    InProcess(RunningNode),
+    InProcess(Box<RunningNode>),
     Process(Child),
 }
 
@@ -201,7 +201,9 @@ impl TestNet {
         self.slots[i].running = match how {
             Run::InProcess => {
                 let cfg = NodeConfig::load(&city.config)?;
-                Running::InProcess(credfed_node::start(cfg).await.with_context(|| format!("starting {region}"))?)
+                Running::InProcess(Box::new(
+                    credfed_node::start(cfg).await.with_context(|| format!("starting {region}"))?,
+                ))
             }
             Run::Process => Running::Process(spawn_process(&city)?),
         };

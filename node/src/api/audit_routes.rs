@@ -80,10 +80,17 @@ pub async fn export(c: Ctx) -> Result<Resp, ApiError> {
 /// `GET /v1/feeds`.
 pub async fn feeds(c: Ctx) -> Result<Resp, ApiError> {
     let st = c.app.state().clone();
-    let heads = blocking(move || Ok(st.store.feed_heads()?)).await?;
+    let (heads, eq, split) = blocking(move || {
+        Ok((st.store.feed_heads()?, crate::fed::equivocations(&*st.store)?, crate::fed::split_views(&*st.store)?))
+    })
+    .await?;
     let v: Vec<Value> =
         heads.iter().map(|h| json!({ "origin": h.origin, "seq": h.seq, "hash": h.hash.to_hex() })).collect();
-    Ok(json(StatusCode::OK, &json!({ "heads": v, "equivocations": [] })))
+    let eq: Vec<Value> = eq
+        .iter()
+        .map(|p| json!({ "origin": p.origin, "seq": p.seq, "entry_a_hex": hex::encode(&p.a.0), "entry_b_hex": hex::encode(&p.b.0) }))
+        .collect();
+    Ok(json(StatusCode::OK, &json!({ "heads": v, "equivocations": eq, "split_views": split })))
 }
 
 /// `GET /v1/feeds/{origin}?from=&to=` (at most 1000 entries).
@@ -99,22 +106,40 @@ pub async fn feed_range(c: Ctx) -> Result<Resp, ApiError> {
     Ok(json(StatusCode::OK, &json!({ "entries": v })))
 }
 
-/// `GET /v1/compliance`: per origin region and record kind, records, how many were published
-/// within 7 calendar days of the decision (timeliness; working days once the holiday calendar
-/// is wired), repairs, open objections; over every record this node holds.
+/// `GET /v1/compliance` (DOMAIN R2.6): per origin region and record kind over every record this
+/// node holds — timeliness (及时率: published, i.e. signed into the federation, by the
+/// publication deadline of the rule table on the working-day calendar), rule compliance (合规率:
+/// records without data-quality warnings — USCC organisation-code or code-list warnings, a
+/// penalty or list entry served without its credit-repair notice, DOMAIN R1.4, R1.5, R3.16),
+/// repairs, open and overdue objections; and, for this region's own actions, receipts overdue.
 pub async fn compliance(c: Ctx) -> Result<Resp, ApiError> {
     let st = c.app.state().clone();
     let today = Day::from_unix_china(st.now());
-    let v = blocking(move || {
-        let mut per: BTreeMap<(String, String), [u64; 5]> = BTreeMap::new();
+    let (v, overdue_receipts, overdue_objections) = blocking(move || {
+        let mut per: BTreeMap<(String, String), [u64; 7]> = BTreeMap::new();
+        let mut receipts = Vec::new();
+        let mut objections = Vec::new();
         for id in st.store.by_type(ObjectType::Record)? {
             let Some(r) = query::record_state(&*st.store, &st.rules, &id, today)? else { continue };
             let c = r.content();
             let e = per.entry((r.origin().to_string(), c.kind.to_string())).or_default();
             e[0] += 1;
             let published = Day::from_unix_china(r.loaded.stored.meta.signed_at);
-            if c.decided_on.days_until(published) <= 7 {
-                e[1] += 1;
+            match st.rules.publication_deadline(c.kind, c.decided_on, &st.calendar) {
+                Some(d) if published > d.deadline => {}
+                _ => e[1] += 1,
+            }
+            let mut clean = true;
+            if let credfed_protocol::objects::Subject::Uscc(u) = &c.subject {
+                clean &= u.warnings().is_empty();
+            }
+            if matches!(c.kind, credfed_protocol::RecordKind::AdministrativePenalty | credfed_protocol::RecordKind::DishonestyList)
+                && c.repair_notice.is_none()
+            {
+                clean = false;
+            }
+            if clean {
+                e[5] += 1;
             }
             if r.acting.iter().any(|l| matches!(l.body, Body::Repair(_))) {
                 e[2] += 1;
@@ -124,17 +149,43 @@ pub async fn compliance(c: Ctx) -> Result<Resp, ApiError> {
                 if s.status == Status::Active {
                     e[4] += 1;
                 }
+                for o in &s.open_objections {
+                    let filed = r.acting.iter().find(|l| l.stored.id == *o).and_then(|l| match &l.body {
+                        Body::Objection(b) => Some(b.filed_on),
+                        _ => None,
+                    });
+                    if let Some(f) = filed {
+                        let dl = st.rules.objection_deadline(f, &st.calendar);
+                        if today > dl.resolve_by.deadline {
+                            e[6] += 1;
+                            objections.push(json!({ "record": id.to_hex(), "objection": o.to_hex(), "resolve_by": dl.resolve_by.deadline }));
+                        }
+                    }
+                }
+            }
+            if r.origin() == &st.region && !r.acting.is_empty() {
+                let (view, n) = crate::fed::receipts::view(&st, &r, today)?;
+                if n > 0 {
+                    receipts.push(json!({ "record": id.to_hex(), "overdue": n, "actions": view }));
+                }
             }
         }
-        Ok(per
+        st.metrics.receipts_overdue.set(receipts.iter().map(|r| r["overdue"].as_u64().unwrap_or(0) as i64).sum());
+        let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 1.0 };
+        let rows = per
             .into_iter()
             .map(|((region, kind), n)| {
                 json!({ "region": region, "kind": kind, "records": n[0], "timely": n[1],
-                        "timeliness": if n[0] > 0 { n[1] as f64 / n[0] as f64 } else { 1.0 },
-                        "rule_compliance": 1.0, "repaired": n[2], "objections_open": n[3], "active": n[4] })
+                        "timeliness": ratio(n[1], n[0]), "compliant": n[5], "rule_compliance": ratio(n[5], n[0]),
+                        "repaired": n[2], "objections_open": n[3], "objections_overdue": n[6], "active": n[4] })
             })
-            .collect::<Vec<_>>())
+            .collect::<Vec<_>>();
+        Ok((rows, receipts, objections))
     })
     .await?;
-    Ok(json(StatusCode::OK, &json!({ "as_of": today, "by_region_and_kind": v, "receipts_overdue": [] })))
+    Ok(json(
+        StatusCode::OK,
+        &json!({ "as_of": today, "by_region_and_kind": v, "receipts_overdue": overdue_receipts,
+                 "objections_overdue": overdue_objections }),
+    ))
 }

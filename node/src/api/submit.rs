@@ -94,28 +94,6 @@ pub async fn envelope(c: Ctx) -> Result<Resp, ApiError> {
             "send the envelope as application/cbor",
         ));
     }
-    // Objects of other regions arrive by federation, with their origin's feed entry; a
-    // platform submits its own region's objects only.
-    if let Ok(env) = credfed_protocol::envelope::Envelope::decode(&c.body) {
-        if let Ok(b) = credfed_protocol::objects::Body::decode(&env.body) {
-            if b.region() != &c.app.state().region {
-                let st = c.app.state();
-                let reason = format!(
-                    "this node accepts envelopes of region {} only; {} objects arrive by federation",
-                    st.region,
-                    b.region()
-                );
-                c.app.ingest.audit(credfed_protocol::audit::AuditEvent::Rejected {
-                    at: st.now(),
-                    bytes_hash: credfed_protocol::envelope::ObjectId::of(&c.body),
-                    code: "foreign_region".into(),
-                    reason: reason.clone(),
-                    source: source(&c),
-                });
-                return Err(ApiError::unprocessable("foreign_region", reason));
-            }
-        }
-    }
     let a = c.app.ingest.submit(c.body.to_vec(), source(&c)).await?;
     Ok(accepted(&a))
 }

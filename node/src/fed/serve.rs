@@ -28,7 +28,7 @@ pub fn entitled(state: &State, region: &RegionId, id: &ObjectId) -> Result<Optio
     let class = super::classification(&l.body, &*state.store);
     let ok = match class {
         Classification::Public => true,
-        Classification::Shared => &l.stored.meta.origin == &state.region && state.policy().entitled(region, class),
+        Classification::Shared => l.stored.meta.origin == state.region && state.policy().entitled(region, class),
         Classification::Restricted => false,
     };
     Ok(ok.then_some(l.stored.envelope))

@@ -188,8 +188,7 @@ async fn fetch_feed(ingest: &Ingest, net: &NetHandle, peer: PeerId, origin: &Reg
         }
         let req = SyncRequest::Range { origin: origin.clone(), from: ours + 1, to: theirs.min(ours + MAX_RANGE) };
         let Ok(SyncResponse::Entries { items }) = net.request(peer, req).await else { return };
-        let mut expected = ours + 1;
-        for item in items {
+        for (expected, item) in (ours + 1..).zip(items) {
             let Ok(entry) = SignedFeedEntry::open(&item.entry.0) else { return };
             if &entry.entry.origin != origin || entry.entry.seq != expected {
                 return;
@@ -206,7 +205,6 @@ async fn fetch_feed(ingest: &Ingest, net: &NetHandle, peer: PeerId, origin: &Reg
                     return;
                 }
             }
-            expected += 1;
         }
         if head_of(ingest, origin) == ours {
             return;

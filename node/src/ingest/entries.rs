@@ -35,14 +35,14 @@ fn err(class: ErrorClass, code: &str, msg: String) -> IngestError {
 /// A refused entry, with the equivocation proof to store when that is why.
 pub(super) struct EntryRefused {
     /// The error to answer.
-    pub err: IngestError,
+    pub err: Box<IngestError>,
     /// Proof to keep (`FedNs::Equivocation`).
-    pub proof: Option<MetaWrite>,
+    pub proof: Option<Box<MetaWrite>>,
 }
 
 impl From<IngestError> for EntryRefused {
     fn from(err: IngestError) -> EntryRefused {
-        EntryRefused { err, proof: None }
+        EntryRefused { err: Box::new(err), proof: None }
     }
 }
 
@@ -92,7 +92,7 @@ pub(super) fn check(
         });
         let code = if origin == own { "own_feed_conflict" } else { "equivocation" };
         let msg = format!("{origin} signed two different entries at seq {}", e.entry.seq);
-        return Err(EntryRefused { err: err(ErrorClass::Conflict, code, msg), proof: write });
+        return Err(EntryRefused { err: Box::new(err(ErrorClass::Conflict, code, msg)), proof: write.map(Box::new) });
     }
     if origin == own {
         let msg = format!("entry {} of our own feed is not ours", e.entry.seq);

@@ -238,12 +238,12 @@ impl Writer {
                 Ok(EntryCheck::Held) => pos = FeedPos::Known(e.entry.seq),
                 Err(EntryRefused { err, proof: None }) if err.code == "feed_gap" => gap = Some(err),
                 Err(EntryRefused { err, proof }) => {
-                    let extra = Commit { meta: proof.into_iter().collect(), ..Commit::default() };
+                    let extra = Commit { meta: proof.into_iter().map(|b| *b).collect(), ..Commit::default() };
                     if !extra.meta.is_empty() {
                         self.state.metrics.equivocations.inc();
                         tracing::warn!(origin = %e.entry.origin, seq = e.entry.seq, "equivocation detected; proof kept");
                     }
-                    return self.reject(&obj, source, err, extra, reply);
+                    return self.reject(&obj, source, *err, extra, reply);
                 }
             }
         }
@@ -253,7 +253,7 @@ impl Writer {
             return match self.early.park(&origin, seq, item) {
                 Ok(()) => {}
                 Err(Early::Object { obj, source, reply, .. }) => {
-                    self.reject(&obj, source, err, Commit::default(), reply)
+                    self.reject(&obj, source, *err, Commit::default(), reply)
                 }
                 Err(Early::Entry { .. }) => unreachable!("parked as an object"),
             };
@@ -453,18 +453,18 @@ impl Writer {
                 let (origin, seq) = (e.entry.origin.clone(), e.entry.seq);
                 match self.early.park(&origin, seq, Early::Entry { entry: Box::new(e), reply }) {
                     Ok(()) => {}
-                    Err(Early::Entry { reply, .. }) => self.reply_after_flush(reply, Err(err)),
+                    Err(Early::Entry { reply, .. }) => self.reply_after_flush(reply, Err(*err)),
                     Err(Early::Object { .. }) => unreachable!("parked as an entry"),
                 }
             }
             Err(EntryRefused { err, proof }) => {
                 if let Some(p) = proof {
                     self.state.metrics.equivocations.inc();
-                    if let Err(x) = self.commit(Commit { meta: vec![p], ..Commit::default() }, &[]) {
+                    if let Err(x) = self.commit(Commit { meta: vec![*p], ..Commit::default() }, &[]) {
                         tracing::error!(error = %x, "equivocation proof not stored");
                     }
                 }
-                self.reply_after_flush(reply, Err(err));
+                self.reply_after_flush(reply, Err(*err));
             }
         }
     }

@@ -328,7 +328,7 @@ impl Store for SledStore {
         self.get(k::meta("policy"))?.map(|v| k::dec("policy", &v)).transpose()
     }
 
-    fn fed_scan(&self, ns: FedNs, prefix: &[u8], limit: usize) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn fed_scan(&self, ns: FedNs, prefix: &[u8], limit: usize) -> Result<Vec<super::KeyValue>, StoreError> {
         let p = k::fed(ns.tag(), prefix);
         let mut out = Vec::new();
         for kv in self.tree.scan_prefix(&p).take(limit) {

@@ -1,0 +1,9 @@
+//! One module per command group.
+
+pub mod audit;
+pub mod keys;
+pub mod node;
+pub mod records;
+pub mod store;
+pub mod trust;
+pub mod uscc;

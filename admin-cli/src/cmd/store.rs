@@ -1,0 +1,257 @@
+//! `store check|rebuild`: diagnose a (stopped) node's store directory.
+//!
+//! `check` never touches the original: it copies the store to a temporary directory and opens
+//! the copy through the node library ([`credfed_node::store::SledStore::open`], which runs
+//! sled's recovery and the node's own open-time invariants), then reports object counts, feed
+//! heads (and their signed chains), the audit log size, a re-hash of every audit leaf against
+//! its stored hash, the rebuilt Merkle root against the stored frontier and the last signed
+//! checkpoint. `--in-place` skips the copy (sled may then write recovery state).
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+use credfed_node::config::NodeConfig;
+use credfed_node::store::{SledOptions, SledStore, Store};
+use credfed_protocol::feed::{verify_chain, SignedFeedEntry};
+use credfed_protocol::merkle::{leaf_hash, Frontier};
+use credfed_protocol::ObjectType;
+use serde_json::{json, Value};
+
+use crate::exit::{CliError, CliResult, Exit};
+use crate::Ctx;
+
+/// `store …`.
+#[derive(Subcommand, Debug)]
+pub enum StoreCmd {
+    /// Diagnose a stopped node's store (on a copy: the directory is left untouched).
+    Check {
+        /// The node directory (holding node.toml) or the store directory itself.
+        dir: PathBuf,
+        /// Open the store in place instead of a copy.
+        #[arg(long)]
+        in_place: bool,
+    },
+    /// Refill a fresh store from peers.
+    Rebuild {
+        /// The node directory.
+        dir: PathBuf,
+        /// Fetch everything from the federation's peers.
+        #[arg(long, required = true)]
+        from_peers: bool,
+    },
+}
+
+/// Runs `store …`.
+pub fn run(ctx: &Ctx, cmd: StoreCmd) -> CliResult {
+    match cmd {
+        StoreCmd::Check { dir, in_place } => check(ctx, &dir, in_place),
+        StoreCmd::Rebuild { .. } => Err(CliError::usage(
+            "not available yet: `store rebuild --from-peers` needs the federation's anti-entropy sync \
+             (fetching every origin's feed from peers into a fresh store); until then restore the store \
+             directory from a backup, or re-`init` and let peers resend",
+        )),
+    }
+}
+
+fn store_dir(dir: &Path) -> CliResult<PathBuf> {
+    let toml = dir.join("node.toml");
+    if toml.exists() {
+        let cfg = NodeConfig::load(&toml).map_err(|e| CliError::usage(format!("{}: {e}", toml.display())))?;
+        return Ok(cfg.store_dir());
+    }
+    if dir.join("conf").exists() || dir.join("db").exists() {
+        return Ok(dir.to_path_buf());
+    }
+    Err(CliError::usage(format!("{}: neither a node directory (node.toml) nor a sled store", dir.display())))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<u64> {
+    std::fs::create_dir_all(to)?;
+    let mut n = 0;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        let target = to.join(e.file_name());
+        if e.file_type()?.is_dir() {
+            n += copy_dir(&e.path(), &target)?;
+        } else {
+            n += std::fs::copy(e.path(), target)?;
+        }
+    }
+    Ok(n)
+}
+
+fn check(ctx: &Ctx, dir: &Path, in_place: bool) -> CliResult {
+    let original = store_dir(dir)?;
+    let tmp = tempfile::Builder::new().prefix("credfed-store-check").tempdir()?;
+    let path = if in_place {
+        original.clone()
+    } else {
+        let copy = tmp.path().join("store");
+        copy_dir(&original, &copy).map_err(|e| CliError::usage(format!("copying {}: {e}", original.display())))?;
+        copy
+    };
+    let opts = SledOptions { cache_bytes: 64 * 1024 * 1024, fsync: false, create: false };
+    let store = match SledStore::open(&path, &opts) {
+        Ok(s) => s,
+        Err(e) => {
+            let v = json!({ "store": original.display().to_string(), "opens": false, "code": e.code(), "error": e.to_string() });
+            ctx.out.emit(&v, || {
+                format!(
+                    "store {}: DOES NOT OPEN ({})\n  {e}\n  the node will refuse to start; nothing was changed. \
+                     Restore from a backup or rebuild from peers (credfed-admin store rebuild, when available).",
+                    original.display(),
+                    e.code()
+                )
+            });
+            return Err(CliError::reported(Exit::Failed));
+        }
+    };
+    let report = diagnose(&store, &original).map_err(|e| CliError::new(Exit::Failed, e))?;
+    let ok = report["problems"].as_array().is_none_or(Vec::is_empty);
+    ctx.out.emit(&report, || human(&report));
+    drop(store);
+    if ok {
+        Ok(())
+    } else {
+        Err(CliError::reported(Exit::Failed))
+    }
+}
+
+fn diagnose(store: &SledStore, original: &Path) -> anyhow::Result<Value> {
+    let mut problems: Vec<String> = Vec::new();
+    let stats = store.stats();
+    let mut objects = serde_json::Map::new();
+    let mut total = 0usize;
+    for t in ObjectType::ALL {
+        let n = store.by_type(*t)?.len();
+        total += n;
+        objects.insert(t.as_str().into(), json!(n));
+    }
+    let mut heads = Vec::new();
+    for h in store.feed_heads()? {
+        let entries = store.feed_range(&h.origin, 1, h.seq)?;
+        let mut chain = Vec::with_capacity(entries.len());
+        let mut bad = None;
+        for (seq, bytes) in &entries {
+            match SignedFeedEntry::open(bytes) {
+                Ok(e) => chain.push(e),
+                Err(e) => {
+                    bad = Some(format!("entry {seq}: {e}"));
+                    break;
+                }
+            }
+        }
+        let chain_ok = bad.is_none() && verify_chain(&chain).is_ok() && chain.len() as u64 == h.seq;
+        if !chain_ok {
+            problems.push(format!(
+                "feed of {}: {}",
+                h.origin,
+                bad.unwrap_or_else(|| format!(
+                    "{} entries held for head {}; chain broken or gapped",
+                    chain.len(),
+                    h.seq
+                ))
+            ));
+        }
+        heads.push(json!({ "origin": h.origin, "seq": h.seq, "held": entries.len(), "chain_ok": chain_ok }));
+    }
+    let stored = store.audit_frontier()?;
+    let mut rebuilt = Frontier::new();
+    let mut mismatched = Vec::new();
+    let cp = store.checkpoint()?;
+    let mut cp_root_ok = None;
+    for i in 0..stored.size() {
+        let Some(l) = store.audit_leaf(i)? else {
+            problems.push(format!("audit leaf {i} missing"));
+            break;
+        };
+        if leaf_hash(&l.bytes) != l.hash {
+            mismatched.push(i);
+        }
+        rebuilt.push(l.hash)?;
+        if let Some(c) = cp.as_ref().filter(|c| c.size == i + 1) {
+            cp_root_ok = Some(rebuilt.root() == c.root);
+        }
+    }
+    if !mismatched.is_empty() {
+        problems.push(format!(
+            "{} audit leaves do not hash to their stored hash (first: {}); the node will refuse to sign checkpoints",
+            mismatched.len(),
+            mismatched[0]
+        ));
+    }
+    let root_ok = rebuilt.root() == stored.root();
+    if !root_ok {
+        problems.push("the Merkle root rebuilt from the stored leaf hashes differs from the stored frontier".into());
+    }
+    if cp_root_ok == Some(false) {
+        problems.push("the last signed checkpoint's root differs from the log's prefix of that size".into());
+    }
+    if let Some(c) = &cp {
+        if c.size > stored.size() {
+            problems.push(format!("the last checkpoint covers {} leaves but the log holds {}", c.size, stored.size()));
+        }
+    }
+    Ok(json!({
+        "store": original.display().to_string(),
+        "opens": true,
+        "keys": stats.keys,
+        "disk_bytes": stats.disk_bytes,
+        "objects": total,
+        "objects_by_type": objects,
+        "feed_heads": heads,
+        "anchors": store.anchors()?.iter().map(|(r, k)| json!({ "region": r, "fingerprint": k.fingerprint() })).collect::<Vec<_>>(),
+        "tokens": store.tokens()?.len(),
+        "audit_size": stored.size(),
+        "audit_root": hex::encode(stored.root()),
+        "leaf_hash_mismatches": mismatched.len(),
+        "root_matches_frontier": root_ok,
+        "checkpoint": cp.as_ref().map(|c| json!({ "size": c.size, "root": hex::encode(c.root), "root_matches_log": cp_root_ok })),
+        "problems": problems,
+    }))
+}
+
+fn human(v: &Value) -> String {
+    let p = |k: &str| crate::output::plain(&v[k]);
+    let mut s = format!("store {}: opens\n", p("store"));
+    s.push_str(&format!("  {} keys, {} bytes on disk, {} objects", p("keys"), p("disk_bytes"), p("objects")));
+    let by: Vec<String> = v["objects_by_type"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, n)| n.as_u64() != Some(0))
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect();
+    s.push_str(&format!(" ({})\n", by.join(", ")));
+    for h in v["feed_heads"].as_array().into_iter().flatten() {
+        s.push_str(&format!(
+            "  feed {:<12} head {:>7}  chain {}\n",
+            crate::output::plain(&h["origin"]),
+            crate::output::plain(&h["seq"]),
+            if h["chain_ok"] == true { "ok" } else { "BROKEN" }
+        ));
+    }
+    s.push_str(&format!(
+        "  audit log: {} leaves, root {}; leaf-hash self-check: {} mismatches; frontier {}\n",
+        p("audit_size"),
+        p("audit_root"),
+        p("leaf_hash_mismatches"),
+        if v["root_matches_frontier"] == true { "matches" } else { "DIFFERS" }
+    ));
+    if let Some(c) = v["checkpoint"].as_object() {
+        s.push_str(&format!(
+            "  last checkpoint: size {}, root {}\n",
+            crate::output::plain(&c["size"]),
+            crate::output::plain(&c["root"])
+        ));
+    }
+    let problems = v["problems"].as_array().cloned().unwrap_or_default();
+    if problems.is_empty() {
+        s.push_str("no problems found\n");
+    } else {
+        for pr in problems {
+            s.push_str(&format!("PROBLEM: {}\n", crate::output::plain(&pr)));
+        }
+    }
+    s
+}
