@@ -131,7 +131,10 @@ async fn recheck_cuts_off_a_silent_revoked_peer() {
         !b.connected().await.contains(&a.peer) && !a.connected().await.contains(&b.peer)
     })
     .await;
-    assert!(b.events().contains(&NetEvent::AdmissionRevoked { peer: a.peer }));
+    eventually(Duration::from_secs(3), "AdmissionRevoked reported", || async {
+        b.events().contains(&NetEvent::AdmissionRevoked { peer: a.peer })
+    })
+    .await;
     assert_eq!(b.connected().await, vec![c.peer], "C is still admitted");
     for n in [a, b, c] {
         n.handle.shutdown().await;
