@@ -239,7 +239,9 @@ async fn catch_up_after_kill9() -> anyhow::Result<()> {
         up.as_millis(),
         lacked as f64 / took.as_secs_f64()
     );
-    assert!(flushes * 4.0 < lacked as f64, "{flushes} flushes for {lacked} objects: sync waits for a flush per object");
+    // Awaiting each object's own flush cost ~1.8 flushes per object (818 for 447 measured);
+    // queueing the range lets one flush cover several (35–260 for ~450, by disk speed).
+    assert!(flushes < lacked as f64, "{flushes} flushes for {lacked} objects: sync waits for a flush per object");
     net.shutdown().await;
     Ok(())
 }
