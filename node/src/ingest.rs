@@ -253,9 +253,45 @@ impl Ingest {
     /// # Errors
     /// [`IngestError`] (`feed_gap`, `equivocation`, `feed_broken_chain`, `entry_not_delegated`…).
     pub async fn entry_only(&self, entry: SignedFeedEntry) -> Result<EntryOutcome, IngestError> {
+        let rx = self.queue_entry(entry)?;
+        rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+    }
+
+    /// Queues a body-less feed entry (see [`Ingest::entry_only`]) without waiting; the
+    /// receiver yields after the covering flush.
+    ///
+    /// # Errors
+    /// [`ErrorClass::Busy`] when the writer queue is full.
+    pub fn queue_entry(
+        &self,
+        entry: SignedFeedEntry,
+    ) -> Result<oneshot::Receiver<Result<EntryOutcome, IngestError>>, IngestError> {
         let (reply, rx) = oneshot::channel();
         self.send(Cmd::Entry { entry: Box::new(entry), reply })?;
-        rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+        Ok(rx)
+    }
+
+    /// Verifies an object a peer delivered with its origin's feed entry and queues both,
+    /// without waiting (blocking: signature check). Queue a feed range in order and await the
+    /// receivers afterwards: one flush then covers many objects.
+    ///
+    /// # Errors
+    /// Decode/verify failures, `entry_mismatch`, [`ErrorClass::Busy`].
+    pub fn queue_from_peer(
+        &self,
+        bytes: &[u8],
+        entry: SignedFeedEntry,
+        source: Source,
+    ) -> Result<oneshot::Receiver<Result<Accepted, IngestError>>, IngestError> {
+        let obj = self.open(bytes, &source)?;
+        if obj.id() != entry.entry.envelope_id {
+            return Err(IngestError::new(
+                ErrorClass::Malformed,
+                "entry_mismatch",
+                format!("feed entry names {}, envelope is {}", entry.entry.envelope_id, obj.id()),
+            ));
+        }
+        self.enqueue_with_entry(obj, source, Some(entry))
     }
 
     /// The whole pipeline for an object a peer delivered with its feed entry.
@@ -269,19 +305,9 @@ impl Ingest {
         source: Source,
     ) -> Result<Accepted, IngestError> {
         let this = self.clone();
-        let rx = tokio::task::spawn_blocking(move || {
-            let obj = this.open(&bytes, &source)?;
-            if obj.id() != entry.entry.envelope_id {
-                return Err(IngestError::new(
-                    ErrorClass::Malformed,
-                    "entry_mismatch",
-                    format!("feed entry names {}, envelope is {}", entry.entry.envelope_id, obj.id()),
-                ));
-            }
-            this.enqueue_with_entry(obj, source, Some(entry))
-        })
-        .await
-        .map_err(|e| IngestError::new(ErrorClass::Unavailable, "internal", e.to_string()))??;
+        let rx = tokio::task::spawn_blocking(move || this.queue_from_peer(&bytes, entry, source))
+            .await
+            .map_err(|e| IngestError::new(ErrorClass::Unavailable, "internal", e.to_string()))??;
         rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
     }
 

@@ -71,9 +71,10 @@ pub fn serial_lock() -> std::fs::File {
 }
 
 /// The `credfed-node` binary: `CREDFED_NODE_BIN`, else `target/<profile>/credfed-node` next to
-/// the test executable (`target/<profile>/deps/<test>`), brought up to date once per test
-/// binary with `cargo build -p credfed-node --bin credfed-node` (a no-op when fresh; a test of
-/// this crate never runs a stale node).
+/// the test executable (`target/<profile>/deps/<test>`). Built once per test binary with
+/// `cargo build -p credfed-node --bin credfed-node` when it is missing or older than any
+/// source it is built from (`node/`, `protocol/`, `Cargo.toml`, `Cargo.lock`), so a test never
+/// runs a stale node, and `cargo test --workspace` (which builds it) pays nothing.
 ///
 /// # Panics
 /// When the binary cannot be found or built.
@@ -89,17 +90,46 @@ pub fn node_binary() -> PathBuf {
             .find(|a| a.join("deps").is_dir() && a.file_name().is_some_and(|n| n != "deps"))
             .expect("test executable under target/<profile>/deps")
             .to_path_buf();
-        build_node(&profile_dir);
         let bin = profile_dir.join("credfed-node");
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+        if stale(&bin, workspace) {
+            build_node(&profile_dir, workspace);
+        }
         assert!(bin.is_file(), "{} missing after build", bin.display());
         bin
     })
     .clone()
 }
 
-fn build_node(profile_dir: &Path) {
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Missing, or older than a file it is built from.
+fn stale(bin: &Path, workspace: &Path) -> bool {
+    let Some(built) = mtime(bin) else { return true };
+    let mut stack: Vec<PathBuf> = vec![workspace.join("node"), workspace.join("protocol")];
+    let newer = |p: &Path| mtime(p).is_some_and(|m| m > built);
+    if newer(&workspace.join("Cargo.toml")) || newer(&workspace.join("Cargo.lock")) {
+        return true;
+    }
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if p.file_name().is_some_and(|n| n != "target" && n != "tests" && n != "benches") {
+                    stack.push(p);
+                }
+            } else if newer(&p) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn build_node(profile_dir: &Path, workspace: &Path) {
     let target = profile_dir.parent().expect("target dir");
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = std::process::Command::new(cargo);
     cmd.current_dir(workspace).args(["build", "-q", "-p", "credfed-node", "--bin", "credfed-node", "--target-dir"]);

@@ -60,6 +60,7 @@ async fn entry_ahead_of_the_head_waits_for_the_gap_and_is_applied() -> anyhow::R
     }
     let gaps = net.audit_events("luan").await?.into_iter().filter(|e| e["rejected"]["code"] == "feed_gap").count();
     assert_eq!(gaps, 0, "a reordered delivery is not a rejection");
+    drop(ingest); // shutdown waits for every holder of the node's state
     net.shutdown().await;
     Ok(())
 }

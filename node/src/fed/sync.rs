@@ -17,13 +17,13 @@ use credfed_protocol::audit::Source;
 use credfed_protocol::cbor::ByteBuf;
 use credfed_protocol::envelope::ObjectId;
 use credfed_protocol::feed::{Equivocation, SignedFeedEntry};
-use credfed_protocol::wire::{GossipMessage, SyncRequest, SyncResponse, MAX_IDS, MAX_RANGE};
+use credfed_protocol::wire::{FeedItem, GossipMessage, SyncRequest, SyncResponse, MAX_IDS, MAX_RANGE};
 use credfed_protocol::RegionId;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::app::NodeApp;
 use super::witness;
-use crate::ingest::Ingest;
+use crate::ingest::{ErrorClass, Ingest, IngestError};
 use crate::metrics::Metrics;
 use crate::store::{FedNs, MetaWrite};
 
@@ -188,20 +188,23 @@ async fn fetch_feed(ingest: &Ingest, net: &NetHandle, peer: PeerId, origin: &Reg
         }
         let req = SyncRequest::Range { origin: origin.clone(), from: ours + 1, to: theirs.min(ours + MAX_RANGE) };
         let Ok(SyncResponse::Entries { items }) = net.request(peer, req).await else { return };
-        for (expected, item) in (ours + 1..).zip(items) {
-            let Ok(entry) = SignedFeedEntry::open(&item.entry.0) else { return };
-            if &entry.entry.origin != origin || entry.entry.seq != expected {
-                return;
-            }
-            let r = match item.envelope {
-                Some(env) => {
-                    ingest.submit_from_peer(env.0, entry, Source::Sync { peer: peer.to_string() }).await.map(|_| ())
-                }
-                None => ingest.entry_only(entry).await.map(|_| ()),
+        // Verify the range off the async workers and queue it in feed order, then wait: the
+        // writer applies the queue in order and one group-commit flush covers the range
+        // (awaiting each object's own flush capped catch-up at one flush per object).
+        let (ing, org, src) = (ingest.clone(), origin.clone(), Source::Sync { peer: peer.to_string() });
+        let Ok(queued) = tokio::task::spawn_blocking(move || queue_range(&ing, &org, ours + 1, items, &src)).await
+        else {
+            return;
+        };
+        for (seq, q) in queued {
+            let r = match q {
+                Ok(Queued::Object(rx)) => rx.await.map_err(|_| closed()).and_then(|r| r.map(|_| ())),
+                Ok(Queued::Entry(rx)) => rx.await.map_err(|_| closed()).and_then(|r| r.map(|_| ())),
+                Err(e) => Err(e),
             };
             if let Err(e) = &r {
                 if STOP_CODES.contains(&e.code.as_str()) {
-                    tracing::info!(%peer, %origin, seq = expected, code = %e.code, "range fetch stopped");
+                    tracing::info!(%peer, %origin, seq, code = %e.code, "range fetch stopped");
                     return;
                 }
             }
@@ -210,6 +213,44 @@ async fn fetch_feed(ingest: &Ingest, net: &NetHandle, peer: PeerId, origin: &Reg
             return;
         }
     }
+}
+
+/// A range item handed to the writer.
+enum Queued {
+    Object(oneshot::Receiver<Result<crate::ingest::Accepted, IngestError>>),
+    Entry(oneshot::Receiver<Result<crate::ingest::EntryOutcome, IngestError>>),
+}
+
+fn closed() -> IngestError {
+    IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped")
+}
+
+/// Verifies and queues `items` (entries `first..` of `origin`) in order; stops at the first
+/// item that is not the next entry of `origin`, or when the writer is busy. Blocking.
+fn queue_range(
+    ingest: &Ingest,
+    origin: &RegionId,
+    first: u64,
+    items: Vec<FeedItem>,
+    source: &Source,
+) -> Vec<(u64, Result<Queued, IngestError>)> {
+    let mut out = Vec::with_capacity(items.len());
+    for (expected, item) in (first..).zip(items) {
+        let Ok(entry) = SignedFeedEntry::open(&item.entry.0) else { break };
+        if &entry.entry.origin != origin || entry.entry.seq != expected {
+            break;
+        }
+        let q = match item.envelope {
+            Some(env) => ingest.queue_from_peer(&env.0, entry, source.clone()).map(Queued::Object),
+            None => ingest.queue_entry(entry).map(Queued::Entry),
+        };
+        let busy = matches!(&q, Err(e) if e.class == ErrorClass::Busy);
+        out.push((expected, q));
+        if busy {
+            break;
+        }
+    }
+    out
 }
 
 /// Asks `peer` (whose region is `region`) for bodies of its own objects that reached us only
