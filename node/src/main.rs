@@ -77,16 +77,23 @@ fn tracing_init(format: LogFormat, filter: &str) {
     }
 }
 
-async fn signal() {
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// SIGTERM or SIGINT. The handlers are installed when this is called (inside the runtime,
+/// before the node starts listening), so a signal during start-up is never lost or fatal.
+fn signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal as unix_signal, SignalKind};
+    let term = unix_signal(SignalKind::terminate()).ok();
+    let int = unix_signal(SignalKind::interrupt()).ok();
+    async move {
+        let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
             }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    tokio::select! { _ = tokio::signal::ctrl_c() => {}, _ = term => {} }
+        };
+        tokio::select! { _ = wait(term) => {}, _ = wait(int) => {} }
+    }
 }
 
 /// `pin`: loads the config and the anchor, pins it; returns the region and root fingerprint.
@@ -144,7 +151,7 @@ fn main() -> ExitCode {
         Cmd::Demo { dir, cities } => {
             tracing_init(cli.log_format.unwrap_or_default(), "warn");
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-            match rt.block_on(credfed_node::demo::run(dir, cities, signal())) {
+            match rt.block_on(async { credfed_node::demo::run(dir, cities, signal()).await }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: demo: {e:#}");
@@ -162,7 +169,7 @@ fn main() -> ExitCode {
             };
             tracing_init(cli.log_format.unwrap_or(cfg.log.format), &cfg.log.filter);
             let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-            match rt.block_on(credfed_node::run(cfg, signal())) {
+            match rt.block_on(async { credfed_node::run(cfg, signal()).await }) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!(code = e.code(), error = %e, "node did not start");
