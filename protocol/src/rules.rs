@@ -164,6 +164,23 @@ pub struct PublicityDecision {
 }
 
 impl PublicityDecision {
+    /// A published record with no publicity period (not dishonesty information, or no regime
+    /// known): never repairable, never ends by itself; `rule` says why.
+    fn without_period(start: Day, rule: RuleRef) -> PublicityDecision {
+        PublicityDecision {
+            start,
+            min_until: None,
+            max_until: None,
+            repairable: false,
+            publishable: true,
+            counted_from: CountFrom::Decision,
+            start_estimated: false,
+            rule: rule.clone(),
+            repair_blocked_by: Some(rule.clone()),
+            rules: vec![rule],
+        }
+    }
+
     /// The rules consulted that are not tagged `[V]`: what an explanation must flag.
     pub fn unverified(&self) -> impl Iterator<Item = &RuleRef> {
         self.rules.iter().filter(|r| !r.is_verified())
@@ -304,18 +321,7 @@ impl RuleSet {
         let regime_id = regime.map_or("none", |r| r.id.as_str());
         if !input.kind.is_dishonesty() {
             let rule = RuleRef::new(&self.not_dishonesty.rule_id, regime_id, self.not_dishonesty.tag);
-            return PublicityDecision {
-                start: input.decided_on,
-                min_until: None,
-                max_until: None,
-                repairable: false,
-                publishable: true,
-                counted_from: CountFrom::Decision,
-                start_estimated: false,
-                rule: rule.clone(),
-                repair_blocked_by: Some(rule.clone()),
-                rules: vec![rule],
-            };
+            return PublicityDecision::without_period(input.decided_on, rule);
         }
         if let Some(o) = self.override_for(input) {
             if let Some(d) = self.by_override(o, input) {
@@ -331,19 +337,7 @@ impl RuleSet {
             Some(r) => self.by_regime(r, input),
             None => {
                 // Only an unvalidated, regime-less table gets here: no period known.
-                let rule = RuleRef::new("R0.1", "none", Tag::Unverified);
-                PublicityDecision {
-                    start: input.decided_on,
-                    min_until: None,
-                    max_until: None,
-                    repairable: false,
-                    publishable: true,
-                    counted_from: CountFrom::Decision,
-                    start_estimated: false,
-                    rule: rule.clone(),
-                    repair_blocked_by: Some(rule.clone()),
-                    rules: vec![rule],
-                }
+                PublicityDecision::without_period(input.decided_on, RuleRef::new("R0.1", "none", Tag::Unverified))
             }
         }
     }
