@@ -34,6 +34,18 @@ use crate::store::{FedNs, Store};
 pub use serve::entitled;
 pub use witness::split_views;
 
+/// Plain CBOR of federation state values (pending items, witness state, split-view evidence).
+pub(crate) fn state_enc<T: serde::Serialize>(v: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::ser::into_writer(v, &mut out).expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Inverse of [`state_enc`]; `None` for bytes that do not decode.
+pub(crate) fn state_dec<T: serde::de::DeserializeOwned>(v: &[u8]) -> Option<T> {
+    ciborium::de::from_reader(v).ok()
+}
+
 /// An own object made durable, to gossip.
 #[derive(Clone, Debug)]
 pub struct Published {

@@ -38,15 +38,7 @@ pub struct SplitView {
     pub reason: String,
 }
 
-fn enc<T: Serialize>(v: &T) -> Vec<u8> {
-    let mut out = Vec::new();
-    ciborium::ser::into_writer(v, &mut out).expect("writing to a Vec cannot fail");
-    out
-}
-
-fn dec<T: for<'de> Deserialize<'de>>(v: &[u8]) -> Option<T> {
-    ciborium::de::from_reader(v).ok()
-}
+use super::{state_dec as dec, state_enc as enc};
 
 /// Split views detected (evidence kept across restarts).
 ///

@@ -328,7 +328,7 @@ impl Writer {
         let waited = waited_for(&obj, &*self.state.store);
         let item = PendingItem { envelope: ByteBuf(obj.envelope.encode()), seq, source };
         let key = [waited.as_bytes().as_slice(), obj.id().as_bytes()].concat();
-        c.meta.push(MetaWrite::Fed(FedNs::Pending, key, Some(k_enc(&item))));
+        c.meta.push(MetaWrite::Fed(FedNs::Pending, key, Some(crate::fed::state_enc(&item))));
         match self.commit_feed(c, &[]) {
             Ok(_) => {
                 self.pending += 1;
@@ -371,7 +371,7 @@ impl Writer {
                 }
                 self.pending = self.pending.saturating_sub(1);
                 self.state.metrics.pending.set(self.pending as i64);
-                let Ok(item) = k_dec::<PendingItem>(&value) else { continue };
+                let Some(item) = crate::fed::state_dec::<PendingItem>(&value) else { continue };
                 let Ok(parked) = objects::open(&item.envelope.0) else { continue };
                 if self.state.store.meta(&parked.id()).ok().flatten().is_some() {
                     continue;
@@ -627,14 +627,4 @@ fn waited_for(obj: &VerifiedObject, store: &dyn crate::store::Store) -> ObjectId
         }
     }
     obj.body.target().unwrap_or_else(|| obj.id())
-}
-
-fn k_enc<T: serde::Serialize>(v: &T) -> Vec<u8> {
-    let mut out = Vec::new();
-    ciborium::ser::into_writer(v, &mut out).expect("writing to a Vec cannot fail");
-    out
-}
-
-fn k_dec<T: serde::de::DeserializeOwned>(v: &[u8]) -> Result<T, ciborium::de::Error<std::io::Error>> {
-    ciborium::de::from_reader(v)
 }
