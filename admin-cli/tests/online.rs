@@ -270,3 +270,32 @@ fn walk(dir: &std::path::Path) -> Vec<(String, u64, std::time::SystemTime)> {
     out.sort();
     out
 }
+
+#[test]
+fn store_rebuild_refuses_a_healthy_store_and_a_region_without_partners() {
+    let mut n = LiveNode::start();
+    n.stop();
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let dir = n.path().to_str().unwrap().to_owned();
+    let before: Vec<_> = walk(n.path());
+    // `--from-peers` is the only source there is, and must be said.
+    assert_eq!(code(&common::run(p, &["store", "rebuild", &dir])), 2);
+    let o = common::run(p, &["store", "rebuild", &dir, "--from-peers"]);
+    assert_eq!(code(&o), 2, "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("opens cleanly"), "{}", stderr(&o));
+    assert_eq!(walk(n.path()), before, "rebuild of a healthy store changed the node directory");
+
+    // Damaged, but this region has no partner to rebuild from: refused before anything moves.
+    let db = n.path().join("store/db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    bytes[3000..3064].iter_mut().for_each(|b| *b ^= 0xff);
+    std::fs::write(&db, bytes).unwrap();
+    let o = common::run(p, &["store", "rebuild", &dir, "--from-peers"]);
+    assert_eq!(code(&o), 2, "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("no partner region"), "{}", stderr(&o));
+    assert!(db.exists(), "the damaged store was moved although the rebuild could not run");
+    let o = common::run(p, &["store", "rebuild", &dir, "--from-peers", "--anchor", "/nonexistent.json"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("/nonexistent.json"), "{}", stderr(&o));
+}

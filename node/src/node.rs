@@ -144,6 +144,7 @@ pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Res
     let policy = store.policy()?.unwrap_or_default();
     let tokens = state::load_tokens(&*store)?;
     let peer_id = state::peer_id(&node_key.public());
+    let recovery = crate::recovery::marker(&*store)?.map(crate::recovery::Recovery::new);
     Ok(Arc::new(State {
         region: cfg.region.clone(),
         store,
@@ -165,6 +166,9 @@ pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Res
         peers: RwLock::new(Vec::new()),
         p2p_addrs: RwLock::new(Vec::new()),
         net: std::sync::OnceLock::new(),
+        recovery: Mutex::new(recovery),
+        recovered: Mutex::new(None),
+        local_state_file: Some(cfg.data_dir().join(crate::local_state::FILE)),
     }))
 }
 
@@ -211,6 +215,11 @@ pub async fn start_with_clock(cfg: NodeConfig, clock: Clock) -> Result<RunningNo
         .await
         .map_err(|e| StoreError::Open(e.to_string()))??;
     let state = build_state(&cfg, store, clock)?;
+    if let Some(r) = crate::recovery::marker(&*state.store)? {
+        tracing::warn!(min_peers = r.min_peers, previous = %r.previous, "store in recovery: own feed is being refilled from peers; local submissions are refused until it completes");
+    } else {
+        state.save_local_state();
+    }
     let (ingest, worker) = Ingest::start(state.clone(), cfg.store.queue)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let bind = |addr: SocketAddr| async move {

@@ -76,6 +76,13 @@ pub struct State {
     pub p2p_addrs: RwLock<Vec<String>>,
     /// The swarm handle, once federation started.
     pub net: std::sync::OnceLock<credfed_net::NetHandle>,
+    /// Recovery progress while the store is being rebuilt from peers ([`crate::recovery`]);
+    /// set and cleared only by the writer, with the marker commit.
+    pub recovery: Mutex<Option<crate::recovery::Recovery>>,
+    /// The recovery status at the moment recovery completed (for the rebuild report).
+    pub recovered: Mutex<Option<crate::recovery::Status>>,
+    /// Where [`crate::local_state`] is kept (`None`: not kept, e.g. in-memory test states).
+    pub local_state_file: Option<std::path::PathBuf>,
 }
 
 /// libp2p PeerId of an ed25519 public key.
@@ -89,6 +96,24 @@ impl State {
     /// Now (Unix seconds).
     pub fn now(&self) -> u64 {
         (self.clock)()
+    }
+
+    /// Whether the store is being rebuilt from peers (nothing new enters our own feed).
+    pub fn recovering(&self) -> bool {
+        self.recovery.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    /// Rewrites `local-state.json` (logged, never fatal: the store stays authoritative). Not
+    /// while recovering: the file is then what the rebuild restored from.
+    pub fn save_local_state(&self) {
+        if self.recovering() {
+            return;
+        }
+        if let Some(path) = &self.local_state_file {
+            if let Err(e) = crate::local_state::save(&*self.store, self.region.as_str(), self.now(), path) {
+                tracing::warn!(error = %e, path = %path.display(), "local-state.json not written");
+            }
+        }
     }
 
     /// Trust state (read).

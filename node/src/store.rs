@@ -194,6 +194,8 @@ pub enum FedNs {
     CosignedBy,
     /// Evidence of split views (two inconsistent checkpoints of one origin).
     SplitView,
+    /// The recovery marker of a store being rebuilt from peers (`recovery::MARKER_KEY`).
+    Recovery,
 }
 
 impl FedNs {
@@ -206,6 +208,7 @@ impl FedNs {
             FedNs::Witness => b'w',
             FedNs::CosignedBy => b'c',
             FedNs::SplitView => b's',
+            FedNs::Recovery => b'r',
         }
     }
 }

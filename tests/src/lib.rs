@@ -80,25 +80,37 @@ pub fn serial_lock() -> std::fs::File {
 /// When the binary cannot be found or built.
 pub fn node_binary() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        if let Some(p) = std::env::var_os("CREDFED_NODE_BIN") {
-            return PathBuf::from(p);
-        }
-        let exe = std::env::current_exe().expect("current_exe");
-        let profile_dir = exe
-            .ancestors()
-            .find(|a| a.join("deps").is_dir() && a.file_name().is_some_and(|n| n != "deps"))
-            .expect("test executable under target/<profile>/deps")
-            .to_path_buf();
-        let bin = profile_dir.join("credfed-node");
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
-        if stale(&bin, workspace) {
-            build_node(&profile_dir, workspace);
-        }
-        assert!(bin.is_file(), "{} missing after build", bin.display());
-        bin
-    })
-    .clone()
+    BIN.get_or_init(|| workspace_binary("credfed-node", "CREDFED_NODE_BIN", &["node", "protocol"])).clone()
+}
+
+/// The `credfed-admin` binary (`CREDFED_ADMIN_BIN`), found and rebuilt as [`node_binary`].
+///
+/// # Panics
+/// When the binary cannot be found or built.
+pub fn admin_binary() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| workspace_binary("credfed-admin", "CREDFED_ADMIN_BIN", &["admin-cli", "node", "protocol"]))
+        .clone()
+}
+
+/// A binary of package `name` (same name), rebuilt when older than a file under `sources`.
+fn workspace_binary(name: &str, env: &str, sources: &[&str]) -> PathBuf {
+    if let Some(p) = std::env::var_os(env) {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("current_exe");
+    let profile_dir = exe
+        .ancestors()
+        .find(|a| a.join("deps").is_dir() && a.file_name().is_some_and(|n| n != "deps"))
+        .expect("test executable under target/<profile>/deps")
+        .to_path_buf();
+    let bin = profile_dir.join(name);
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root");
+    if stale(&bin, workspace, sources) {
+        build(name, &profile_dir, workspace);
+    }
+    assert!(bin.is_file(), "{} missing after build", bin.display());
+    bin
 }
 
 fn mtime(p: &Path) -> Option<SystemTime> {
@@ -106,9 +118,9 @@ fn mtime(p: &Path) -> Option<SystemTime> {
 }
 
 /// Missing, or older than a file it is built from.
-fn stale(bin: &Path, workspace: &Path) -> bool {
+fn stale(bin: &Path, workspace: &Path, sources: &[&str]) -> bool {
     let Some(built) = mtime(bin) else { return true };
-    let mut stack: Vec<PathBuf> = vec![workspace.join("node"), workspace.join("protocol")];
+    let mut stack: Vec<PathBuf> = sources.iter().map(|s| workspace.join(s)).collect();
     let newer = |p: &Path| mtime(p).is_some_and(|m| m > built);
     if newer(&workspace.join("Cargo.toml")) || newer(&workspace.join("Cargo.lock")) {
         return true;
@@ -128,17 +140,17 @@ fn stale(bin: &Path, workspace: &Path) -> bool {
     false
 }
 
-fn build_node(profile_dir: &Path, workspace: &Path) {
+fn build(name: &str, profile_dir: &Path, workspace: &Path) {
     let target = profile_dir.parent().expect("target dir");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = std::process::Command::new(cargo);
-    cmd.current_dir(workspace).args(["build", "-q", "-p", "credfed-node", "--bin", "credfed-node", "--target-dir"]);
+    cmd.current_dir(workspace).args(["build", "-q", "-p", name, "--bin", name, "--target-dir"]);
     cmd.arg(target);
     if profile_dir.file_name().is_some_and(|n| n == "release") {
         cmd.arg("--release");
     }
     let status = cmd.status().expect("run cargo build");
-    assert!(status.success(), "cargo build -p credfed-node failed");
+    assert!(status.success(), "cargo build -p {name} failed");
 }
 
 /// Now, Unix seconds.

@@ -1,8 +1,9 @@
-//! `store check|rebuild`: diagnose a (stopped) node's store directory.
+//! `store check|rebuild`: diagnose a (stopped) node's store directory; refill it from peers.
 //!
 //! `check` never touches the original: it copies the store to a temporary directory and opens
 //! the copy through the node library ([`credfed_node::store::SledStore::open`], which runs
-//! sled's recovery and the node's own open-time invariants), then reports object counts, feed
+//! sled's recovery and the node's own open-time invariants), then reports object counts (every
+//! stored envelope re-opened: strict decode, signature, id), feed
 //! heads (and their signed chains), the audit log size, a re-hash of every audit leaf against
 //! its stored hash, the rebuilt Merkle root against the stored frontier and the last signed
 //! checkpoint. `--in-place` skips the copy (sled may then write recovery state).
@@ -10,11 +11,14 @@
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
+use std::time::Duration;
+
 use credfed_node::config::NodeConfig;
+use credfed_node::rebuild;
 use credfed_node::store::{SledOptions, SledStore, Store};
 use credfed_protocol::feed::{verify_chain, SignedFeedEntry};
 use credfed_protocol::merkle::{leaf_hash, Frontier};
-use credfed_protocol::ObjectType;
+use credfed_protocol::{objects, ObjectType};
 use serde_json::{json, Value};
 
 use crate::exit::{CliError, CliResult, Exit};
@@ -31,13 +35,30 @@ pub enum StoreCmd {
         #[arg(long)]
         in_place: bool,
     },
-    /// Refill a fresh store from peers.
+    /// Refill a fresh store from peers (the node must be stopped). The damaged store is moved
+    /// aside (never deleted); pins, policy and token records come back from
+    /// `local-state.json` / `anchor.json`; every feed, our own included, from the peers.
     Rebuild {
-        /// The node directory.
+        /// The node directory (holding node.toml), or the node's config file.
         dir: PathBuf,
-        /// Fetch everything from the federation's peers.
+        /// Fetch everything from the federation's peers (the only source there is).
         #[arg(long, required = true)]
         from_peers: bool,
+        /// Peers whose feed heads must be heard before recovery ends (default 2, or fewer
+        /// when fewer partner regions are pinned).
+        #[arg(long)]
+        min_peers: Option<u32>,
+        /// Seconds to wait for the peers; on timeout the store stays in recovery and
+        /// `credfed-node run` finishes it.
+        #[arg(long, default_value_t = 600)]
+        timeout: u64,
+        /// A partner's (or this region's) anchor.json, when local-state.json is missing or
+        /// incomplete. Repeatable.
+        #[arg(long = "anchor", value_name = "FILE")]
+        anchors: Vec<PathBuf>,
+        /// Rebuild even when the store opens cleanly (it is moved aside, not deleted).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -45,19 +66,32 @@ pub enum StoreCmd {
 pub fn run(ctx: &Ctx, cmd: StoreCmd) -> CliResult {
     match cmd {
         StoreCmd::Check { dir, in_place } => check(ctx, &dir, in_place),
-        StoreCmd::Rebuild { .. } => Err(CliError::usage(
-            "not available yet: `store rebuild --from-peers` needs the federation's anti-entropy sync \
-             (fetching every origin's feed from peers into a fresh store); until then restore the store \
-             directory from a backup, or re-`init` and let peers resend",
-        )),
+        StoreCmd::Rebuild { dir, from_peers: _, min_peers, timeout, anchors, force } => {
+            let mut a = Vec::new();
+            for p in &anchors {
+                let text = std::fs::read(p).map_err(|e| CliError::usage(format!("{}: {e}", p.display())))?;
+                a.push(serde_json::from_slice(&text).map_err(|e| CliError::usage(format!("{}: {e}", p.display())))?);
+            }
+            let opts = rebuild::Options { min_peers, timeout: Duration::from_secs(timeout), anchors: a, force };
+            rebuild_cmd(ctx, &dir, opts)
+        }
     }
 }
 
+fn node_config(dir: &Path) -> CliResult<NodeConfig> {
+    let toml = if dir.is_file() { dir.to_path_buf() } else { dir.join("node.toml") };
+    if !toml.exists() {
+        return Err(CliError::usage(format!(
+            "{}: not a node directory (no node.toml) nor a config file",
+            dir.display()
+        )));
+    }
+    NodeConfig::load(&toml).map_err(|e| CliError::usage(format!("{}: {e}", toml.display())))
+}
+
 fn store_dir(dir: &Path) -> CliResult<PathBuf> {
-    let toml = dir.join("node.toml");
-    if toml.exists() {
-        let cfg = NodeConfig::load(&toml).map_err(|e| CliError::usage(format!("{}: {e}", toml.display())))?;
-        return Ok(cfg.store_dir());
+    if dir.is_file() || dir.join("node.toml").exists() {
+        return Ok(node_config(dir)?.store_dir());
     }
     if dir.join("conf").exists() || dir.join("db").exists() {
         return Ok(dir.to_path_buf());
@@ -65,19 +99,78 @@ fn store_dir(dir: &Path) -> CliResult<PathBuf> {
     Err(CliError::usage(format!("{}: neither a node directory (node.toml) nor a sled store", dir.display())))
 }
 
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<u64> {
-    std::fs::create_dir_all(to)?;
-    let mut n = 0;
-    for e in std::fs::read_dir(from)? {
-        let e = e?;
-        let target = to.join(e.file_name());
-        if e.file_type()?.is_dir() {
-            n += copy_dir(&e.path(), &target)?;
-        } else {
-            n += std::fs::copy(e.path(), target)?;
-        }
+fn rebuild_cmd(ctx: &Ctx, dir: &Path, opts: rebuild::Options) -> CliResult {
+    let cfg = node_config(dir)?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let json = ctx.out.json;
+    let mut shown = String::new();
+    let report = rt
+        .block_on(rebuild::run(cfg, opts, |s| {
+            let line = format!(
+                "recovering: {}/{} peers heard; {}",
+                s.peers_heard,
+                s.min_peers,
+                s.origins.iter().map(|(o, (t, h))| format!("{o} {h}/{t}")).collect::<Vec<_>>().join(", ")
+            );
+            if !json && line != shown {
+                eprintln!("{line}");
+                shown = line;
+            }
+        }))
+        .map_err(|e| match e {
+            rebuild::RebuildError::Usage(m) => CliError::usage(m),
+            rebuild::RebuildError::Failed(m) => CliError::failed(m),
+        })?;
+    ctx.out.emit(&report, || rebuild_human(&report));
+    if report.complete {
+        Ok(())
+    } else {
+        Err(CliError::reported(Exit::Failed))
     }
-    Ok(n)
+}
+
+fn rebuild_human(r: &rebuild::Report) -> String {
+    let mut s = String::new();
+    match &r.previous {
+        Some(p) => s.push_str(&format!("damaged store moved aside to {p} (not deleted)\n")),
+        None if r.resumed => s.push_str("resumed an interrupted rebuild\n"),
+        None => {}
+    }
+    s.push_str(&format!(
+        "restored from {}: {} pinned regions, {} trust objects, {} token records, policy {}\n",
+        if r.restored.sources.is_empty() { "the store".to_owned() } else { r.restored.sources.join(", ") },
+        r.restored.pins,
+        r.restored.trust_objects,
+        r.restored.tokens,
+        if r.restored.policy { "restored" } else { "default" }
+    ));
+    for (o, h) in &r.heads {
+        let t = r.targets.get(o).map_or_else(|| "-".to_owned(), u64::to_string);
+        s.push_str(&format!("  feed {o:<12} head {h:>7}  peers' highest {t:>7}\n"));
+    }
+    s.push_str(&format!(
+        "{} objects held; {} of our own entries came back without a body (restricted, or withheld by every peer)\n",
+        r.objects, r.own_bodies_missing
+    ));
+    if r.complete {
+        s.push_str(&format!(
+            "REBUILT in {:.1} s from {} peers: start the node with `credfed-node run`. The audit log starts again \
+             (the old one is in the moved-aside store); tell partner administrators, whose witnesses will \
+             report our log's rollback.\n",
+            r.elapsed_ms as f64 / 1000.0,
+            r.peers_heard
+        ));
+    } else {
+        s.push_str(&format!(
+            "NOT COMPLETE after {:.0} s ({} of {} peers heard): the store stays in recovery; `credfed-node run` \
+             finishes it when peers are reachable (submissions are refused with `recovering` until then), or run \
+             this command again.\n",
+            r.elapsed_ms as f64 / 1000.0,
+            r.peers_heard,
+            r.min_peers
+        ));
+    }
+    s
 }
 
 fn check(ctx: &Ctx, dir: &Path, in_place: bool) -> CliResult {
@@ -87,7 +180,8 @@ fn check(ctx: &Ctx, dir: &Path, in_place: bool) -> CliResult {
         original.clone()
     } else {
         let copy = tmp.path().join("store");
-        copy_dir(&original, &copy).map_err(|e| CliError::usage(format!("copying {}: {e}", original.display())))?;
+        rebuild::copy_dir(&original, &copy)
+            .map_err(|e| CliError::usage(format!("copying {}: {e}", original.display())))?;
         copy
     };
     let opts = SledOptions { cache_bytes: 64 * 1024 * 1024, fsync: false, create: false };
@@ -98,7 +192,7 @@ fn check(ctx: &Ctx, dir: &Path, in_place: bool) -> CliResult {
             ctx.out.emit(&v, || {
                 format!(
                     "store {}: DOES NOT OPEN ({})\n  {e}\n  the node will refuse to start; nothing was changed. \
-                     Restore from a backup or rebuild from peers (credfed-admin store rebuild, when available).",
+                     Rebuild it from peers: credfed-admin store rebuild DIR --from-peers.",
                     original.display(),
                     e.code()
                 )
@@ -122,10 +216,25 @@ fn diagnose(store: &SledStore, original: &Path) -> anyhow::Result<Value> {
     let stats = store.stats();
     let mut objects = serde_json::Map::new();
     let mut total = 0usize;
+    let mut unverified = Vec::new();
     for t in ObjectType::ALL {
-        let n = store.by_type(*t)?.len();
-        total += n;
-        objects.insert(t.as_str().into(), json!(n));
+        let ids = store.by_type(*t)?;
+        for id in &ids {
+            // Every stored envelope must still open (strict decode, signature) under its id.
+            let ok = store.object(id)?.is_some_and(|o| objects::open(&o.envelope).is_ok_and(|v| v.id() == *id));
+            if !ok {
+                unverified.push(id.to_hex());
+            }
+        }
+        total += ids.len();
+        objects.insert(t.as_str().into(), json!(ids.len()));
+    }
+    if !unverified.is_empty() {
+        problems.push(format!(
+            "{} stored objects are missing or no longer verify (first: {})",
+            unverified.len(),
+            unverified[0]
+        ));
     }
     let mut heads = Vec::new();
     for h in store.feed_heads()? {

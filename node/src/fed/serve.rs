@@ -1,7 +1,7 @@
 //! Answering peers' sync requests (DESIGN §3–§4, RELIABILITY F16). The entitlement check runs
 //! on every answer: a `public` body goes to every admitted region; a `shared` body only from
-//! its origin node to the regions the origin's policy entitles; a `restricted` body never
-//! leaves its origin. Anything else travels as a `withheld` feed entry, so feeds stay complete.
+//! its origin node to the regions the origin's policy entitles (and back to its origin from
+//! anyone, for a rebuild); a `restricted` body never leaves its origin. Anything else travels as a `withheld` feed entry, so feeds stay complete.
 
 use std::collections::BTreeMap;
 
@@ -28,7 +28,12 @@ pub fn entitled(state: &State, region: &RegionId, id: &ObjectId) -> Result<Optio
     let class = super::classification(&l.body, &*state.store);
     let ok = match class {
         Classification::Public => true,
-        Classification::Shared => l.stored.meta.origin == state.region && state.policy().entitled(region, class),
+        // The origin itself is entitled to its own shared bodies (it asks for them back when
+        // its store is rebuilt); others only from the origin, under the origin's policy.
+        Classification::Shared => {
+            &l.stored.meta.origin == region
+                || (l.stored.meta.origin == state.region && state.policy().entitled(region, class))
+        }
         Classification::Restricted => false,
     };
     Ok(ok.then_some(l.stored.envelope))

@@ -160,13 +160,23 @@ async fn sync_with(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Regi
     };
     learn_equivocations(ingest, equivocations).await;
     let st = ingest.state();
-    for (origin, theirs) in heads {
-        if origin == st.region || st.trust().root_of(&origin).is_none() {
+    let recovering = st.recovering();
+    for (origin, theirs) in &heads {
+        // Our own feed is fetched back only while the store is being rebuilt.
+        if (origin == &st.region && !recovering) || st.trust().root_of(origin).is_none() {
             continue;
         }
-        fetch_feed(ingest, net, peer, &origin, theirs).await;
+        fetch_feed(ingest, net, peer, origin, *theirs).await;
     }
-    fetch_missing(ingest, net, peer, region).await;
+    fetch_missing(ingest, net, peer, region, region).await;
+    if recovering {
+        // Our own bodies that came back as withheld entries: any peer our policy entitled
+        // holds them. Only a whole round (feeds, then bodies) counts towards recovery.
+        fetch_missing(ingest, net, peer, region, &st.region).await;
+        crate::recovery::observe(st, &peer.to_string(), &heads);
+        let ing = ingest.clone();
+        let _ = tokio::task::spawn_blocking(move || crate::recovery::finish_if_complete(&ing)).await;
+    }
 }
 
 fn head_of(ingest: &Ingest, origin: &RegionId) -> u64 {
@@ -253,12 +263,12 @@ fn queue_range(
     out
 }
 
-/// Asks `peer` (whose region is `region`) for bodies of its own objects that reached us only
-/// as withheld entries through relays. Ids the origin does not return are withheld from us:
-/// they are forgotten rather than asked for every round.
-async fn fetch_missing(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &RegionId) {
+/// Asks `peer` (whose region is `region`) for bodies of `origin`'s objects that reached us only
+/// as withheld entries. When `peer` is the origin, ids it does not return are withheld from
+/// us: they are forgotten rather than asked for every round.
+async fn fetch_missing(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &RegionId, origin: &RegionId) {
     let st = ingest.state();
-    let prefix = [region.as_str().as_bytes(), &[0]].concat();
+    let prefix = [origin.as_str().as_bytes(), &[0]].concat();
     let Ok(missing) = st.store.fed_scan(FedNs::Missing, &prefix, MAX_IDS) else { return };
     if missing.is_empty() {
         return;
@@ -278,13 +288,16 @@ async fn fetch_missing(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &
         let id =
             ObjectId::of(&credfed_protocol::envelope::Envelope::decode(&env.0).map(|e| e.body).unwrap_or_default());
         let Some((_, seq)) = wanted.get(&id).cloned() else { continue };
-        let Some((_, entry_bytes)) = st.store.feed_range(region, seq, seq).ok().and_then(|v| v.into_iter().next())
+        let Some((_, entry_bytes)) = st.store.feed_range(origin, seq, seq).ok().and_then(|v| v.into_iter().next())
         else {
             continue;
         };
         let Ok(entry) = SignedFeedEntry::open(&entry_bytes) else { continue };
         let _ = ingest.submit_from_peer(env.0, entry, Source::Sync { peer: peer.to_string() }).await;
         wanted.remove(&id);
+    }
+    if region != origin {
+        return;
     }
     let forget: Vec<MetaWrite> = wanted.into_values().map(|(k, _)| MetaWrite::Fed(FedNs::Missing, k, None)).collect();
     if !forget.is_empty() {

@@ -48,10 +48,11 @@ impl From<IngestError> for EntryRefused {
 
 /// Checks a peer-delivered entry: delegated node signer (as of its publication time), position,
 /// chain. An entry at a held position with different bytes is refused with the equivocation
-/// proof to store.
+/// proof to store. `own` is the region whose feed only this node extends (`None` while
+/// recovering, when our own entries come from peers).
 pub(super) fn check(
     e: &SignedFeedEntry,
-    own: &RegionId,
+    own: Option<&RegionId>,
     heads: &Heads,
     trust: &TrustState,
     store: &dyn Store,
@@ -90,11 +91,11 @@ pub(super) fn check(
             let key = [origin.as_str().as_bytes(), &[0], &p.seq.to_be_bytes()].concat();
             MetaWrite::Fed(FedNs::Equivocation, key, Some(credfed_protocol::wire::encode(&p)))
         });
-        let code = if origin == own { "own_feed_conflict" } else { "equivocation" };
+        let code = if own == Some(origin) { "own_feed_conflict" } else { "equivocation" };
         let msg = format!("{origin} signed two different entries at seq {}", e.entry.seq);
         return Err(EntryRefused { err: Box::new(err(ErrorClass::Conflict, code, msg)), proof: write.map(Box::new) });
     }
-    if origin == own {
+    if own == Some(origin) {
         let msg = format!("entry {} of our own feed is not ours", e.entry.seq);
         return Err(err(ErrorClass::Rule, "own_feed_conflict", msg).into());
     }

@@ -212,7 +212,22 @@ impl Writer {
 
     fn ingest(&mut self, obj: VerifiedObject, source: Source, entry: Option<SignedFeedEntry>, reply: Reply<Accepted>) {
         let id = obj.id();
-        let mut pos = if obj.body.region() == &self.state.region { FeedPos::Own } else { FeedPos::Unknown };
+        let own = obj.body.region() == &self.state.region;
+        let mut pos = if own { FeedPos::Own } else { FeedPos::Unknown };
+        if own && entry.is_none() && self.state.recovering() {
+            // Recovery (crate::recovery): our own trust objects are held until their feed
+            // entries arrive from peers; nothing else may take a new position in our feed.
+            if !matches!(obj.body, Body::Delegation(_) | Body::Revocation(_)) {
+                let err = IngestError::new(
+                    ErrorClass::Unavailable,
+                    "recovering",
+                    "the store is being rebuilt from peers; submissions resume when our own feed is restored",
+                );
+                let _ = reply.send(Err(err));
+                return;
+            }
+            pos = FeedPos::Unknown;
+        }
         let mut gap = None;
         if let Some(e) = &entry {
             if &e.entry.origin != obj.body.region() || e.entry.envelope_id != id {
@@ -231,7 +246,7 @@ impl Writer {
             }
             let checked = {
                 let trust = self.state.trust();
-                entries::check(e, &self.state.region, &self.heads, &trust, &*self.state.store)
+                entries::check(e, self.own_feed(), &self.heads, &trust, &*self.state.store)
             };
             match checked {
                 Ok(EntryCheck::New) => pos = FeedPos::Entry(feed_write(e)),
@@ -396,8 +411,18 @@ impl Writer {
         }
     }
 
-    /// Signs and commits our receipt for `target` into our own feed.
+    /// The region whose feed only this writer extends: ours, except while recovering (then our
+    /// own entries come from peers like any origin's).
+    fn own_feed(&self) -> Option<&RegionId> {
+        (!self.state.recovering()).then_some(&self.state.region)
+    }
+
+    /// Signs and commits our receipt for `target` into our own feed (not while recovering:
+    /// receipts issued before the loss come back with the rest of our feed).
     fn issue_receipt(&mut self, target: ObjectId) {
+        if self.state.recovering() {
+            return;
+        }
         let now = self.state.now();
         let body = Body::Receipt(ReceiptBody {
             region: self.state.region.clone(),
@@ -423,7 +448,7 @@ impl Writer {
     fn entry_only(&mut self, e: SignedFeedEntry, reply: Reply<EntryOutcome>) {
         let checked = {
             let trust = self.state.trust();
-            entries::check(&e, &self.state.region, &self.heads, &trust, &*self.state.store)
+            entries::check(&e, self.own_feed(), &self.heads, &trust, &*self.state.store)
         };
         match checked {
             Ok(EntryCheck::Held) => self.reply_after_flush(reply, Ok(EntryOutcome::Held)),
@@ -555,6 +580,7 @@ impl Writer {
         if matches!(body, Body::Delegation(_) | Body::Revocation(_)) {
             self.state.trust.write().unwrap_or_else(|p| p.into_inner()).apply(obj);
             self.state.trust_changed.notify_one();
+            self.state.save_local_state();
         }
         if let Some((n, _, entry)) = published {
             let public = crate::fed::classification(body, &*self.state.store) == Classification::Public;
@@ -576,6 +602,7 @@ impl Writer {
             let _ = reply.send(Err(e.into()));
             return;
         }
+        let local = writes.iter().any(|w| !matches!(w, MetaWrite::Checkpoint(_) | MetaWrite::Fed(..)));
         for w in writes {
             match w {
                 MetaWrite::Token(t) => {
@@ -593,8 +620,15 @@ impl Writer {
                     self.state.trust_changed.notify_one();
                 }
                 MetaWrite::Policy(p) => *self.state.policy.write().unwrap_or_else(|p| p.into_inner()) = p,
+                MetaWrite::Fed(FedNs::Recovery, _, v) => {
+                    let r = v.as_deref().and_then(crate::fed::state_dec).map(crate::recovery::Recovery::new);
+                    *self.state.recovery.lock().unwrap_or_else(|p| p.into_inner()) = r;
+                }
                 MetaWrite::Checkpoint(_) | MetaWrite::Fed(..) => {}
             }
+        }
+        if local {
+            self.state.save_local_state();
         }
         self.reply_after_flush(reply, Ok(()));
     }

@@ -1,0 +1,147 @@
+//! Recovery mode: a store rebuilt from peers (DESIGN §5, RELIABILITY F2).
+//!
+//! Every region holds signed copies of what it was sent, this region's own feed included. A
+//! fresh store that carries the recovery marker (written by [`crate::rebuild`]) runs the node
+//! in **recovery mode** until it holds its own feed again:
+//!
+//! * entries of our own feed are taken from peers like any origin's (in order, chained, signed
+//!   by a node key our root delegated) instead of being refused as `own_feed_conflict`;
+//! * nothing new enters our own feed: local submissions are refused with `recovering` (503) and
+//!   no receipts are issued, so a new entry can never take a sequence number our region already
+//!   used (that would be an equivocation of our own making);
+//! * our own trust objects (imported from `local-state.json` / `anchor.json`) are held without
+//!   a feed position until their entries arrive.
+//!
+//! Recovery ends when heads were heard from `min_peers` peers and, for every origin we trust,
+//! our head reached the highest head any of them reported. The marker is then removed in one
+//! audited commit ([`finish_if_complete`]).
+
+use std::collections::{BTreeMap, HashMap};
+
+use credfed_protocol::audit::AuditEvent;
+use credfed_protocol::RegionId;
+use serde::{Deserialize, Serialize};
+
+use crate::ingest::Ingest;
+use crate::state::State;
+use crate::store::{FedNs, MetaWrite, Store, StoreError};
+
+/// Key of the marker in [`FedNs::Recovery`].
+pub const MARKER_KEY: &[u8] = b"marker";
+
+/// The persistent recovery marker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Marker {
+    /// Distinct peers whose heads must be heard before recovery may end.
+    pub min_peers: u32,
+    /// When the rebuild started (Unix seconds).
+    pub started_at: u64,
+    /// Where the damaged store was moved (empty when there was none).
+    pub previous: String,
+}
+
+/// Recovery progress held in memory (heads heard per peer); rebuilt from nothing on restart.
+#[derive(Clone, Debug)]
+pub struct Recovery {
+    /// The marker.
+    pub marker: Marker,
+    heard: HashMap<String, BTreeMap<RegionId, u64>>,
+}
+
+impl Recovery {
+    /// Fresh progress for `marker`.
+    pub fn new(marker: Marker) -> Recovery {
+        Recovery { marker, heard: HashMap::new() }
+    }
+}
+
+/// Where recovery stands.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    /// Peers needed.
+    pub min_peers: u32,
+    /// Peers heard so far.
+    pub peers_heard: usize,
+    /// Per origin: the highest head a peer reported, and ours.
+    pub origins: BTreeMap<RegionId, (u64, u64)>,
+    /// Whether recovery may end.
+    pub complete: bool,
+}
+
+/// Reads the marker.
+///
+/// # Errors
+/// [`StoreError`].
+pub fn marker(store: &dyn Store) -> Result<Option<Marker>, StoreError> {
+    let rows = store.fed_scan(FedNs::Recovery, MARKER_KEY, 1)?;
+    Ok(rows.into_iter().find(|(k, _)| k == MARKER_KEY).and_then(|(_, v)| crate::fed::state_dec(&v)))
+}
+
+/// The write that sets (`Some`) or clears (`None`) the marker.
+pub fn marker_write(m: Option<&Marker>) -> MetaWrite {
+    MetaWrite::Fed(FedNs::Recovery, MARKER_KEY.to_vec(), m.map(crate::fed::state_enc))
+}
+
+/// Records the heads `peer` reported (no-op outside recovery).
+pub fn observe(state: &State, peer: &str, heads: &BTreeMap<RegionId, u64>) {
+    if let Some(r) = state.recovery.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        r.heard.insert(peer.to_owned(), heads.clone());
+    }
+}
+
+/// Where recovery stands; `None` outside recovery.
+///
+/// # Errors
+/// [`StoreError`] reading our heads.
+pub fn status(state: &State) -> Result<Option<Status>, StoreError> {
+    let Some(r) = state.recovery.lock().unwrap_or_else(|p| p.into_inner()).clone() else { return Ok(None) };
+    let ours: BTreeMap<RegionId, u64> = state.store.feed_heads()?.into_iter().map(|h| (h.origin, h.seq)).collect();
+    let trust = state.trust();
+    let mut origins = BTreeMap::new();
+    for (origin, seq) in r.heard.values().flatten() {
+        // Feeds of regions we do not trust cannot be fetched; they do not hold recovery up.
+        if trust.root_of(origin).is_none() {
+            continue;
+        }
+        let e = origins.entry(origin.clone()).or_insert((0, ours.get(origin).copied().unwrap_or(0)));
+        e.0 = e.0.max(*seq);
+    }
+    let peers_heard = r.heard.len();
+    let complete = peers_heard >= r.marker.min_peers as usize && origins.values().all(|(theirs, ours)| ours >= theirs);
+    Ok(Some(Status { min_peers: r.marker.min_peers, peers_heard, origins, complete }))
+}
+
+/// Ends recovery when [`status`] says it may: clears the marker with an audit event naming the
+/// heads reached. Returns whether the node is (now) out of recovery. Blocking.
+pub fn finish_if_complete(ingest: &Ingest) -> bool {
+    let st = ingest.state();
+    let s = match status(st) {
+        Ok(Some(s)) => s,
+        Ok(None) => return true,
+        Err(e) => {
+            tracing::warn!(error = %e, "recovery status");
+            return false;
+        }
+    };
+    if !s.complete {
+        return false;
+    }
+    let heads: Vec<String> = s.origins.iter().map(|(o, (_, ours))| format!("{o}={ours}")).collect();
+    let ev = AuditEvent::AdminChange {
+        at: st.now(),
+        token_id: "local".into(),
+        action: "store.recovered".into(),
+        detail: format!("heads {} from {} peers", heads.join(" "), s.peers_heard),
+    };
+    match ingest.admin_blocking(vec![marker_write(None)], Some(ev)) {
+        Ok(()) => {
+            *st.recovered.lock().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
+            tracing::info!(heads = %heads.join(" "), peers = s.peers_heard, "recovery complete: own feed restored from peers");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "recovery marker not cleared");
+            false
+        }
+    }
+}
