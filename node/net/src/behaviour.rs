@@ -75,7 +75,9 @@ impl Behaviour {
             gate: Gate::new(app),
             limits: connection_limits::Behaviour::new(limits),
             identify,
-            ping: ping::Behaviour::default(),
+            ping: ping::Behaviour::new(
+                ping::Config::new().with_interval(cfg.ping_interval).with_timeout(cfg.ping_timeout),
+            ),
             gossipsub: gossipsub(key, cfg)?,
             sync,
         })

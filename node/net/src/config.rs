@@ -57,6 +57,19 @@ pub struct NetConfig {
     pub graylist_ban: Duration,
     /// Gossipsub heartbeat (mesh maintenance, lazy gossip).
     pub heartbeat_interval: Duration,
+    /// How long to wait after a ping (successful or not) before sending the next one on a
+    /// connection.
+    pub ping_interval: Duration,
+    /// How long a ping may wait for its answer before it counts as failed.
+    pub ping_timeout: Duration,
+    /// A connection is closed after this many ping failures *reported* in a row (a success
+    /// resets the count), so a peer behind a dead link is disconnected long before TCP gives
+    /// up. libp2p-ping keeps quiet about a connection's first failure in a row, so this is the
+    /// (N+1)-th failed ping. Over a dead link only that first ping fails at `ping_timeout`;
+    /// ping then opens a new stream, and each later attempt fails at libp2p's fixed 10 s
+    /// stream-negotiation timeout. So the disconnect comes at most
+    /// `2 × ping_interval + ping_timeout + N × 10 s` after the link dies (40 s by default).
+    pub ping_failures_before_disconnect: u32,
 }
 
 impl NetConfig {
@@ -87,6 +100,9 @@ impl NetConfig {
             event_buffer: 1024,
             graylist_ban: Duration::from_secs(600),
             heartbeat_interval: Duration::from_secs(1),
+            ping_interval: Duration::from_secs(5),
+            ping_timeout: Duration::from_secs(10),
+            ping_failures_before_disconnect: 2,
         }
     }
 
@@ -110,6 +126,7 @@ impl NetConfig {
             ("max_negotiating_inbound_streams", self.max_negotiating_inbound_streams),
             ("command_buffer", self.command_buffer),
             ("event_buffer", self.event_buffer),
+            ("ping_failures_before_disconnect", self.ping_failures_before_disconnect as usize),
         ];
         if let Some((field, _)) = counts.iter().find(|(_, v)| *v == 0) {
             return bad(field);
@@ -122,6 +139,8 @@ impl NetConfig {
             ("request_timeout", self.request_timeout),
             ("validation_timeout", self.validation_timeout),
             ("heartbeat_interval", self.heartbeat_interval),
+            ("ping_interval", self.ping_interval),
+            ("ping_timeout", self.ping_timeout),
         ];
         if let Some((field, _)) = durations.iter().find(|(_, d)| d.is_zero()) {
             return bad(field);

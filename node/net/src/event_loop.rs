@@ -11,8 +11,8 @@ use libp2p::core::ConnectedPoint;
 use libp2p::gossipsub::{MessageId, PublishError, TopicHash};
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{OutboundRequestId, ResponseChannel};
-use libp2p::swarm::{DialError, ListenError, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm};
+use libp2p::swarm::{ConnectionId, DialError, ListenError, SwarmEvent};
+use libp2p::{ping, Multiaddr, PeerId, Swarm};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
@@ -53,6 +53,9 @@ pub(crate) struct EventLoop {
     listen_addrs: Vec<Multiaddr>,
     /// Bootstrap address → the peer found there (learned when a dial to it succeeds).
     bootstrap_peers: HashMap<Multiaddr, PeerId>,
+    /// Ping failures in a row per established connection (an entry from establishment to
+    /// close; reset by a successful ping).
+    ping_failures: HashMap<ConnectionId, u32>,
     dropped_events: u64,
 }
 
@@ -77,6 +80,7 @@ impl EventLoop {
             answers: JoinSet::new(),
             listen_addrs: Vec::new(),
             bootstrap_peers: HashMap::new(),
+            ping_failures: HashMap::new(),
             dropped_events: 0,
         }
     }
@@ -221,8 +225,10 @@ impl EventLoop {
         match event {
             SwarmEvent::Behaviour(BehaviourEvent::Gossipsub(e)) => self.on_gossip(e),
             SwarmEvent::Behaviour(BehaviourEvent::Sync(e)) => self.on_sync(e),
+            SwarmEvent::Behaviour(BehaviourEvent::Ping(e)) => self.on_ping(e),
             SwarmEvent::Behaviour(_) => {}
-            SwarmEvent::ConnectionEstablished { peer_id, endpoint, num_established, .. } => {
+            SwarmEvent::ConnectionEstablished { peer_id, connection_id, endpoint, num_established, .. } => {
+                self.ping_failures.insert(connection_id, 0);
                 if let ConnectedPoint::Dialer { address, .. } = &endpoint {
                     if self.cfg.bootstrap.contains(address) {
                         self.bootstrap_peers.insert(address.clone(), peer_id);
@@ -234,10 +240,13 @@ impl EventLoop {
                     self.emit(NetEvent::PeerConnected { peer: peer_id, region });
                 }
             }
-            SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } => {
-                debug!(peer = %peer_id, "peer disconnected");
-                self.buckets.remove(&peer_id);
-                self.emit(NetEvent::PeerDisconnected { peer: peer_id });
+            SwarmEvent::ConnectionClosed { peer_id, connection_id, num_established, .. } => {
+                self.ping_failures.remove(&connection_id);
+                if num_established == 0 {
+                    debug!(peer = %peer_id, "peer disconnected");
+                    self.buckets.remove(&peer_id);
+                    self.emit(NetEvent::PeerDisconnected { peer: peer_id });
+                }
             }
             SwarmEvent::IncomingConnectionError { peer_id, error: ListenError::Denied { cause }, .. } => {
                 self.on_denied(peer_id, &cause)
@@ -252,6 +261,30 @@ impl EventLoop {
             }
             SwarmEvent::ExpiredListenAddr { address, .. } => self.listen_addrs.retain(|a| *a != address),
             _ => {}
+        }
+    }
+
+    /// Counts ping failures in a row per connection and closes a connection that reaches
+    /// [`NetConfig::ping_failures_before_disconnect`]: libp2p-ping only reports failures, and a
+    /// peer behind a dead link would otherwise stay connected until TCP gives up. The usual
+    /// `ConnectionClosed` path then reports [`NetEvent::PeerDisconnected`].
+    fn on_ping(&mut self, ping::Event { peer, connection, result }: ping::Event) {
+        let Some(failures) = self.ping_failures.get_mut(&connection) else {
+            return; // Already closed.
+        };
+        match result {
+            Ok(_) => *failures = 0,
+            // Reported once per connection, then ping stays quiet on it: no liveness signal.
+            Err(ping::Failure::Unsupported) => debug!(%peer, "peer does not support ping"),
+            Err(error) => {
+                *failures += 1;
+                let failures = *failures;
+                debug!(%peer, failures, %error, "ping failed");
+                if failures == self.cfg.ping_failures_before_disconnect {
+                    warn!(%peer, failures, %error, "ping failed repeatedly; closing the connection");
+                    self.swarm.close_connection(connection);
+                }
+            }
         }
     }
 

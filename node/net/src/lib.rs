@@ -15,7 +15,9 @@
 //!   gossipsub or request-response stream is negotiated with an unadmitted peer (F10). An
 //!   empty trust state admits nobody. Admission is re-asked on every inbound request, every
 //!   sync tick and on [`NetHandle::recheck_admission`]; a peer that lost it is disconnected.
-//! * identify, ping.
+//! * identify; ping, where a connection is closed after
+//!   [`NetConfig::ping_failures_before_disconnect`] failures in a row (a dead link is noticed
+//!   in tens of seconds, not when TCP gives up minutes later).
 //! * gossipsub on [`wire::GOSSIP_TOPIC`] only (whitelist filter): `ValidationMode::Strict`,
 //!   `validate_messages()` (nothing is forwarded before the app accepts it), message id =
 //!   SHA-256 of the payload, `max_transmit_size` = [`wire::MAX_GOSSIP_LEN`] + framing

@@ -186,7 +186,13 @@ where
 
 /// Dials `to` from `from` and waits until both list each other.
 pub async fn connect(from: &TestNode, to: &TestNode) {
-    from.handle.dial(to.addr.clone()).await.unwrap();
+    connect_at(from, to, to.addr.clone()).await;
+}
+
+/// Dials `to` from `from` at `addr` (e.g. a relay in front of `to`) and waits until both list
+/// each other.
+pub async fn connect_at(from: &TestNode, to: &TestNode, addr: Multiaddr) {
+    from.handle.dial(addr).await.unwrap();
     eventually(Duration::from_secs(5), "connection in both directions", || async {
         from.connected().await.contains(&to.peer) && to.connected().await.contains(&from.peer)
     })
