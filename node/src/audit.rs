@@ -60,11 +60,6 @@ impl From<ProofError> for AuditError {
     }
 }
 
-/// The checkpoint origin line of a region.
-pub fn origin_line(region: &str) -> String {
-    format!("credfed/{region}/audit")
-}
-
 fn leaf(store: &dyn Store, i: u64) -> Result<AuditLeaf, AuditError> {
     store.audit_leaf(i)?.ok_or(AuditError::Missing(i))
 }
@@ -109,7 +104,8 @@ pub fn checkpoint(state: &State, ingest: &Ingest) -> Result<CheckpointState, Aud
         state.metrics.audit_leaf_mismatch.inc();
         return Err(AuditError::RootMismatch { size });
     }
-    let cp = Checkpoint { origin: origin_line(state.region.as_str()), size, root, extensions: Vec::new() };
+    let origin = credfed_protocol::bundle::log_origin(state.region.as_str(), state.audit_epoch);
+    let cp = Checkpoint { origin, size, root, extensions: Vec::new() };
     let note = sign_checkpoint(&cp, state.region.as_str(), &state.node_key)
         .map_err(|e| AuditError::Range(e.to_string()))?
         .to_text();

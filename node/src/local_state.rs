@@ -53,6 +53,13 @@ pub struct LocalState {
     pub policy: LocalPolicy,
     /// Token records (hashes, scopes, expiry).
     pub tokens: Vec<TokenRecord>,
+    /// The audit-log epoch of the store (a rebuild starts epoch + 1).
+    #[serde(default = "first_epoch")]
+    pub audit_epoch: u32,
+}
+
+fn first_epoch() -> u32 {
+    1
 }
 
 /// Reads the local state of `store`.
@@ -85,6 +92,7 @@ pub fn snapshot(store: &dyn Store, region: &str, now: u64) -> Result<LocalState,
         pins,
         policy: store.policy()?.unwrap_or_default(),
         tokens: store.tokens()?,
+        audit_epoch: crate::recovery::epoch(store)?,
     })
 }
 

@@ -145,6 +145,7 @@ pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Res
     let tokens = state::load_tokens(&*store)?;
     let peer_id = state::peer_id(&node_key.public());
     let recovery = crate::recovery::marker(&*store)?.map(crate::recovery::Recovery::new);
+    let audit_epoch = crate::recovery::epoch(&*store)?;
     Ok(Arc::new(State {
         region: cfg.region.clone(),
         store,
@@ -168,6 +169,7 @@ pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Res
         net: std::sync::OnceLock::new(),
         recovery: Mutex::new(recovery),
         recovered: Mutex::new(None),
+        audit_epoch,
         local_state_file: Some(cfg.data_dir().join(crate::local_state::FILE)),
     }))
 }

@@ -78,6 +78,8 @@ pub struct Restored {
     pub policy: bool,
     /// Files read.
     pub sources: Vec<String>,
+    /// Epoch of the new audit log (0 when resumed: unchanged).
+    pub audit_epoch: u32,
 }
 
 /// The outcome.
@@ -304,9 +306,20 @@ fn restore(
     };
     let admin = |writes: Vec<MetaWrite>, event| ingest.admin_blocking(writes, event).map_err(failed);
     let marker = Marker { min_peers, started_at: now, previous: prev.clone() };
+    // The old log's leaves are gone: this store's log is a new one. Its epoch follows the one
+    // local-state.json names; without that file, the rebuild time keeps it unique.
+    let epoch = ls.map_or(u32::try_from(now).unwrap_or(u32::MAX), |l| l.audit_epoch.saturating_add(1).max(2));
+    restored.audit_epoch = epoch;
     admin(
-        vec![recovery::marker_write(Some(&marker))],
-        ev("store.rebuild", format!("region {}; previous store {prev}; waiting for {min_peers} peers", cfg.region)),
+        vec![recovery::marker_write(Some(&marker)), recovery::epoch_write(epoch)],
+        ev(
+            "store.rebuild",
+            format!(
+                "region {}; previous store {prev}; audit log {}; waiting for {min_peers} peers",
+                cfg.region,
+                credfed_protocol::bundle::log_origin(cfg.region.as_str(), epoch)
+            ),
+        ),
     )?;
     for (region, p) in pins {
         admin(

@@ -28,6 +28,8 @@ use crate::store::{FedNs, MetaWrite, Store, StoreError};
 
 /// Key of the marker in [`FedNs::Recovery`].
 pub const MARKER_KEY: &[u8] = b"marker";
+/// Key of the audit-log epoch in [`FedNs::Recovery`] (absent: epoch 1).
+pub const EPOCH_KEY: &[u8] = b"epoch";
 
 /// The persistent recovery marker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,6 +77,27 @@ pub struct Status {
 pub fn marker(store: &dyn Store) -> Result<Option<Marker>, StoreError> {
     let rows = store.fed_scan(FedNs::Recovery, MARKER_KEY, 1)?;
     Ok(rows.into_iter().find(|(k, _)| k == MARKER_KEY).and_then(|(_, v)| crate::fed::state_dec(&v)))
+}
+
+/// The audit-log epoch of this store: 1 for a store made by `init`, n ≥ 2 for one rebuilt from
+/// peers (its log starts again under `credfed/<region>/audit/<n>`, see
+/// [`credfed_protocol::bundle::log_origin`]).
+///
+/// # Errors
+/// [`StoreError`]; a malformed value is `Corrupt`.
+pub fn epoch(store: &dyn Store) -> Result<u32, StoreError> {
+    let rows = store.fed_scan(FedNs::Recovery, EPOCH_KEY, 1)?;
+    match rows.into_iter().find(|(k, _)| k == EPOCH_KEY) {
+        None => Ok(1),
+        Some((_, v)) => {
+            v.as_slice().try_into().map(u32::from_be_bytes).map_err(|_| StoreError::Corrupt("audit-log epoch".into()))
+        }
+    }
+}
+
+/// The write that sets the audit-log epoch.
+pub fn epoch_write(epoch: u32) -> MetaWrite {
+    MetaWrite::Fed(FedNs::Recovery, EPOCH_KEY.to_vec(), Some(epoch.to_be_bytes().to_vec()))
 }
 
 /// The write that sets (`Some`) or clears (`None`) the marker.

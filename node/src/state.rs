@@ -81,6 +81,8 @@ pub struct State {
     pub recovery: Mutex<Option<crate::recovery::Recovery>>,
     /// The recovery status at the moment recovery completed (for the rebuild report).
     pub recovered: Mutex<Option<crate::recovery::Status>>,
+    /// Audit-log epoch (1, or n ≥ 2 after a rebuild; names the checkpoint origin line).
+    pub audit_epoch: u32,
     /// Where [`crate::local_state`] is kept (`None`: not kept, e.g. in-memory test states).
     pub local_state_file: Option<std::path::PathBuf>,
 }

@@ -194,7 +194,8 @@ pub enum FedNs {
     CosignedBy,
     /// Evidence of split views (two inconsistent checkpoints of one origin).
     SplitView,
-    /// The recovery marker of a store being rebuilt from peers (`recovery::MARKER_KEY`).
+    /// The recovery marker of a store being rebuilt from peers, and the audit-log epoch
+    /// (`recovery::MARKER_KEY`, `recovery::EPOCH_KEY`).
     Recovery,
 }
 

@@ -5,8 +5,8 @@ mod common;
 
 use common::*;
 use credfed_node::api::routes::ROUTES;
-use credfed_node::audit::origin_line;
 use credfed_node::export::Bundle;
+use credfed_protocol::bundle::origin_line;
 use credfed_protocol::checkpoint::open_checkpoint;
 use credfed_protocol::feed::{verify_chain, SignedFeedEntry};
 use credfed_protocol::merkle::{leaf_hash, root, verify_consistency, verify_inclusion, Hash};

@@ -47,9 +47,33 @@ pub const MAX_BUNDLE_LEN: usize = 512 * 1024 * 1024;
 /// Most failures a report lists; the rest are only counted.
 pub const MAX_REPORTED_FAILURES: usize = 1000;
 
-/// The checkpoint origin line of a region's audit log.
+/// The checkpoint origin line of a region's first audit log: `credfed/<region>/audit`.
 pub fn origin_line(region: &str) -> String {
-    format!("credfed/{region}/audit")
+    log_origin(region, 1)
+}
+
+/// The checkpoint origin line of a region's audit log `epoch`. A node whose store was rebuilt
+/// from peers starts a new log (its old leaves are gone): `credfed/<region>/audit/<epoch>`,
+/// epoch ≥ 2, so witnesses and auditors see a new log rather than a rolled-back one.
+pub fn log_origin(region: &str, epoch: u32) -> String {
+    if epoch <= 1 {
+        format!("credfed/{region}/audit")
+    } else {
+        format!("credfed/{region}/audit/{epoch}")
+    }
+}
+
+/// The epoch of `origin` when it is an audit-log origin line of `region` (see [`log_origin`]).
+pub fn log_epoch(origin: &str, region: &str) -> Option<u32> {
+    let rest = origin.strip_prefix("credfed/")?.strip_prefix(region)?.strip_prefix("/audit")?;
+    if rest.is_empty() {
+        return Some(1);
+    }
+    let n = rest.strip_prefix('/')?;
+    if n.starts_with('0') || !n.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    n.parse().ok().filter(|e| *e >= 2)
 }
 
 /// An audit bundle, as exported by a node (`GET /v1/audit/export`). Leaves, hashes and

@@ -461,6 +461,17 @@ impl TestNet {
         Ok(())
     }
 
+    /// The value of metric `name` (exact series, labels included) on `region`'s admin listener.
+    ///
+    /// # Errors
+    /// Connection failures, or no such series.
+    pub async fn metric(&self, region: &str, name: &str) -> anyhow::Result<f64> {
+        let r = self.http.get(&format!("http://{}/metrics", self.admin[self.idx(region)]), None).await?;
+        let line = r.text().lines().find(|l| l.split_whitespace().next() == Some(name)).map(String::from);
+        let line = line.ok_or_else(|| anyhow::anyhow!("{name} not in {region}'s metrics"))?;
+        Ok(line.split_whitespace().nth(1).unwrap_or("nan").parse()?)
+    }
+
     /// Connected peer count reported by `/v1/health`.
     ///
     /// # Errors

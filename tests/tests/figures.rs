@@ -182,13 +182,6 @@ async fn propagation() -> anyhow::Result<()> {
 }
 
 /// A sample of `name` (no labels) from `region`'s `/metrics`.
-async fn metric(net: &TestNet, region: &str, name: &str) -> anyhow::Result<f64> {
-    let r = net.http.get(&format!("http://{}/metrics", net.admin[net.idx(region)]), None).await?;
-    let line = r.text().lines().find(|l| l.split_whitespace().next() == Some(name)).map(String::from);
-    let line = line.ok_or_else(|| anyhow::anyhow!("{name} not in {region}'s metrics"))?;
-    Ok(line.split_whitespace().nth(1).unwrap_or("nan").parse()?)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catch_up_after_kill9() -> anyhow::Result<()> {
     let mut net = TestNet::new(3, SYNC_MS).await?;
@@ -225,7 +218,7 @@ async fn catch_up_after_kill9() -> anyhow::Result<()> {
     let lacked = target - held_at_kill;
     // Group commit covers sync ranges: far fewer flushes than objects caught up (read before
     // the checks below, whose audited queries flush too).
-    let flushes = metric(&net, "luan", "credfed_store_flush_group_count").await?;
+    let flushes = net.metric("luan", "credfed_store_flush_group_count").await?;
     for chunk in ids.chunks(50) {
         let checks = chunk.iter().map(|id| net.object("luan", id));
         for (id, r) in chunk.iter().zip(futures::future::join_all(checks).await) {

@@ -61,6 +61,14 @@ fn damage(store: &Path, how: Damage) -> String {
     }
 }
 
+/// Inverts 64 bytes early in sled's log, where open-time recovery always reads.
+fn damage_log(store: &Path) {
+    let db = store.join("db");
+    let mut b = std::fs::read(&db).expect("read db");
+    b[3000..3064].iter_mut().for_each(|x| *x ^= 0xff);
+    std::fs::write(&db, b).expect("write db");
+}
+
 /// Runs `credfed-node run` on `config`: `Ok(stderr)` when it exits non-zero without ever
 /// answering `/v1/health`; `Err` (with the reason) when it served, or exited zero.
 fn run_must_refuse(config: &Path, health: &str) -> Result<String, String> {
@@ -227,7 +235,11 @@ async fn corrupt_store_is_refused_and_rebuilt_from_two_peers() -> anyhow::Result
     );
     assert!(survived.is_empty(), "damaged stores that were not refused:\n{}", survived.join("\n"));
 
-    // The last damaged store (truncated) is rebuilt from Suzhou and Lu'an.
+    // A store damaged where sled reads at open is rebuilt from Suzhou and Lu'an.
+    let _ = std::fs::remove_dir_all(&store);
+    copy_tree(&good, &store);
+    damage_log(&store);
+    tokio::task::block_in_place(|| run_must_refuse(&city.config, &health)).expect("a damaged log is refused");
     let t0 = Instant::now();
     let out = tokio::task::block_in_place(|| {
         Command::new(admin_binary())
@@ -266,6 +278,22 @@ async fn corrupt_store_is_refused_and_rebuilt_from_two_peers() -> anyhow::Result
         assert_eq!(r.status, expect, "{class} {id} after rebuild: {}", r.text());
     }
 
+    // Its audit log is a new log (epoch 2, after the epoch local-state.json named): both peers
+    // cosign it, nobody reports a rollback or a split view.
+    let cp = net.get("xinyang", "/v1/audit/checkpoint", Some("audit")).await?.text();
+    assert!(cp.starts_with("credfed/xinyang/audit/2\n"), "{cp}");
+    assert_eq!(report["restored"]["audit_epoch"], 2, "{report}");
+    wait_until(Duration::from_secs(30), "suzhou and luan cosign xinyang's new log", || async {
+        let cp = net.get("xinyang", "/v1/audit/checkpoint", Some("audit")).await.map(|r| r.text()).unwrap_or_default();
+        cp.contains("\n\u{2014} suzhou ") && cp.contains("\n\u{2014} luan ")
+    })
+    .await?;
+    assert_eq!(net.metric("xinyang", "credfed_split_views_total").await?, 0.0, "xinyang saw a rollback");
+    for region in ["suzhou", "luan"] {
+        let f = net.get(region, "/v1/feeds", Some("audit")).await?;
+        assert_eq!(f.json["split_views"], json!([]), "{region}: {}", f.text());
+    }
+
     // Its feed continues after the restored head, without equivocation anywhere.
     let next = net.submit_penalty("xinyang", &uscc("411500", 9300), "general", days_ago(10), "public", "after").await?;
     wait_until(Duration::from_secs(20), "the new record at suzhou", || async {
@@ -297,7 +325,7 @@ async fn rebuild_without_peers_stays_in_recovery_until_run_finishes_it() -> anyh
         net.stop(&r).await;
     }
     let city = net.city("xinyang").clone();
-    damage(&city.dir.join("store"), Damage::TruncateNewest);
+    damage_log(&city.dir.join("store"));
 
     let out = tokio::task::block_in_place(|| {
         Command::new(admin_binary())

@@ -40,6 +40,10 @@ pub enum AuditCmd {
         /// A witness whose cosignatures to check: NAME=PUBHEX (repeatable).
         #[arg(long = "witness", value_parser = parse_witness)]
         witnesses: Vec<(String, PublicKey)>,
+        /// Remember the node's checkpoint even though it belongs to a new audit log (epoch)
+        /// of the region — after its administrator confirmed a store rebuild.
+        #[arg(long)]
+        accept_new_log: bool,
     },
     /// Download an audit bundle of leaves [from, to) under a fresh checkpoint.
     Export {
@@ -80,7 +84,9 @@ fn parse_witness(s: &str) -> Result<(String, PublicKey), String> {
 /// Runs `audit …`.
 pub fn run(ctx: &Ctx, cmd: AuditCmd) -> CliResult {
     match cmd {
-        AuditCmd::Checkpoint { node_key, state, witnesses } => checkpoint(ctx, node_key, state, &witnesses),
+        AuditCmd::Checkpoint { node_key, state, witnesses, accept_new_log } => {
+            checkpoint(ctx, node_key, state, &witnesses, accept_new_log)
+        }
         AuditCmd::Export { from, to, out } => export(ctx, from, to, &out),
         AuditCmd::Verify { bundle, trust, previous, show } => {
             verify(ctx, &bundle, trust.as_deref(), previous.as_deref(), show)
@@ -104,8 +110,14 @@ fn hash_hex(s: &str) -> CliResult<Hash> {
 enum Relation {
     FirstSeen,
     Same,
-    Grew { proof_len: usize },
-    OlderServed { proof_len: usize },
+    Grew {
+        proof_len: usize,
+    },
+    OlderServed {
+        proof_len: usize,
+    },
+    /// The region started a new audit log (its store was rebuilt) and the auditor accepted it.
+    NewLog,
 }
 
 fn prove(c: &Client, old: &SignedCheckpoint, new: &SignedCheckpoint) -> CliResult<Result<usize, String>> {
@@ -117,9 +129,9 @@ fn prove(c: &Client, old: &SignedCheckpoint, new: &SignedCheckpoint) -> CliResul
         .map_err(|e| e.to_string()))
 }
 
-fn loud(lines: &[String]) {
+fn loud(title: &str, lines: &[String]) {
     let bar = "!".repeat(78);
-    eprintln!("{bar}\n!! AUDIT INCONSISTENCY");
+    eprintln!("{bar}\n!! {title}");
     for l in lines {
         eprintln!("!! {l}");
     }
@@ -131,6 +143,7 @@ fn checkpoint(
     node_key: Option<PublicKey>,
     state: Option<PathBuf>,
     witnesses: &[(String, PublicKey)],
+    accept_new_log: bool,
 ) -> CliResult {
     let c = ctx.client()?;
     let health = c.health()?;
@@ -153,11 +166,11 @@ fn checkpoint(
     let text = c.checkpoint()?;
     let cp = SignedCheckpoint::open(&text, region.as_str(), &key)
         .exit_ctx(Exit::Failed, format!("the checkpoint does not verify under node key {}", key.fingerprint()))?;
-    let expected_origin = credfed_protocol::bundle::origin_line(region.as_str());
-    if cp.checkpoint().origin != expected_origin {
+    if credfed_protocol::bundle::log_epoch(&cp.checkpoint().origin, region.as_str()).is_none() {
         return Err(CliError::failed(format!(
-            "checkpoint origin {:?}, expected {expected_origin:?}",
-            cp.checkpoint().origin
+            "checkpoint origin {:?}, expected {:?} or …/audit/<epoch>",
+            cp.checkpoint().origin,
+            credfed_protocol::bundle::origin_line(region.as_str())
         )));
     }
     let cosigs = cp.cosignatures(witnesses);
@@ -189,23 +202,47 @@ fn checkpoint(
     let (p, n) = (prev.as_ref().map(|p| p.checkpoint().clone()), cp.checkpoint().clone());
     let relation = match &prev {
         None => Ok(Relation::FirstSeen),
+        Some(pc) if pc.checkpoint().origin != n.origin => {
+            if accept_new_log {
+                Ok(Relation::NewLog)
+            } else {
+                Err((
+                    "NEW_LOG",
+                    format!(
+                        "the node now serves a different audit log ({:?}, was {:?}): the region started a new log \
+                     after its store was rebuilt, so nothing proves the old log's history from here. Confirm the \
+                     rebuild with the region's administrator, then re-run with --accept-new-log",
+                        n.origin,
+                        pc.checkpoint().origin
+                    ),
+                ))
+            }
+        }
         Some(pc) => {
             let p = pc.checkpoint();
             if p.size == n.size {
                 if p.root == n.root {
                     Ok(Relation::Same)
                 } else {
-                    Err(format!("same size {} but a different root: the node shows two different histories", n.size))
+                    Err((
+                        "INCONSISTENT",
+                        format!("same size {} but a different root: the node shows two different histories", n.size),
+                    ))
                 }
             } else if p.size < n.size {
                 match prove(&c, pc, &cp)? {
                     Ok(proof_len) => Ok(Relation::Grew { proof_len }),
-                    Err(e) => Err(format!("size {} → {}: consistency proof fails: {e}", p.size, n.size)),
+                    Err(e) => {
+                        Err(("INCONSISTENT", format!("size {} → {}: consistency proof fails: {e}", p.size, n.size)))
+                    }
                 }
             } else {
                 match prove(&c, &cp, pc)? {
                     Ok(proof_len) => Ok(Relation::OlderServed { proof_len }),
-                    Err(e) => Err(format!("served size {} after size {} was seen: not a prefix: {e}", n.size, p.size)),
+                    Err(e) => Err((
+                        "INCONSISTENT",
+                        format!("served size {} after size {} was seen: not a prefix: {e}", n.size, p.size),
+                    )),
                 }
             }
         }
@@ -222,20 +259,23 @@ fn checkpoint(
         "state_file": state_path.display().to_string(),
     });
     match relation {
-        Err(why) => {
+        Err((label, why)) => {
             let evidence = state_path.with_extension(format!("conflict-{}.txt", time_arg::now()));
             let both = format!("{}\n{text}", previous.unwrap_or_default());
             write_atomic(&evidence, both.as_bytes(), 0o644)?;
-            v["consistency"] = json!("INCONSISTENT");
+            v["consistency"] = json!(label);
             v["reason"] = json!(why);
             v["evidence"] = json!(evidence.display().to_string());
-            loud(&[
-                format!("region {region}, node key {}", key.fingerprint()),
-                why.clone(),
-                format!("both checkpoints saved to {}", evidence.display()),
-                "the remembered checkpoint was NOT replaced; report this to the federation".into(),
-            ]);
-            ctx.out.emit(&v, || format!("INCONSISTENT: {why}"));
+            loud(
+                if label == "NEW_LOG" { "AUDIT LOG REPLACED" } else { "AUDIT INCONSISTENCY" },
+                &[
+                    format!("region {region}, node key {}", key.fingerprint()),
+                    why.clone(),
+                    format!("both checkpoints saved to {}", evidence.display()),
+                    "the remembered checkpoint was NOT replaced; report this to the federation".into(),
+                ],
+            );
+            ctx.out.emit(&v, || format!("{label}: {why}"));
             Err(CliError::reported(Exit::Usage))
         }
         Ok(rel) => {
@@ -245,6 +285,10 @@ fn checkpoint(
                 Relation::Grew { proof_len } => {
                     ("consistent", format!("consistent with the remembered size {} ({proof_len}-hash proof)", p.as_ref().map_or(0, |p| p.size)))
                 }
+                Relation::NewLog => (
+                    "new_log",
+                    format!("a new audit log {:?} replaces {:?} (accepted)", n.origin, p.as_ref().map(|p| p.origin.clone()).unwrap_or_default()),
+                ),
                 Relation::OlderServed { proof_len } => (
                     "older_served",
                     format!(
@@ -254,7 +298,7 @@ fn checkpoint(
                 ),
             };
             v["consistency"] = json!(label);
-            if matches!(label, "first_seen" | "consistent") {
+            if matches!(label, "first_seen" | "consistent" | "new_log") {
                 write_atomic(&state_path, text.as_bytes(), 0o644)?;
             }
             ctx.out.emit(&v, || {

@@ -2,7 +2,9 @@
 //! checking that each is a consistent extension of the last one they cosigned; a node that
 //! shows two inconsistent histories is caught and the evidence kept.
 //!
-//! Witness state (per origin region): the last cosigned size, root and note. Cosigning side:
+//! Witness state (per audit log, i.e. per checkpoint origin line: a region whose store was
+//! rebuilt starts a new log, `credfed/<region>/audit/<epoch>`): the last cosigned size, root
+//! and note. Cosigning side:
 //! [`cosign`]. Requesting side: [`collect`], run by the driver every tick.
 
 use credfed_net::{NetHandle, PeerId};
@@ -68,8 +70,13 @@ pub fn cosign(
         Err(e) => return refuse("bad_checkpoint", format!("checkpoint not signed by {region}'s node key: {e}")),
     };
     let cp = signed.checkpoint().clone();
-    let prev: Option<WitnessState> = match st.store.fed_scan(FedNs::Witness, region.as_str().as_bytes(), 1) {
-        Ok(v) => v.into_iter().find(|(k, _)| k == region.as_str().as_bytes()).and_then(|(_, v)| dec(&v)),
+    // One witness state per log: a region whose store was rebuilt starts a new log (epoch).
+    if credfed_protocol::bundle::log_epoch(&cp.origin, region.as_str()).is_none() {
+        return refuse("bad_checkpoint", format!("origin {:?} is not an audit log of {region}", cp.origin));
+    }
+    let log = cp.origin.as_bytes().to_vec();
+    let prev: Option<WitnessState> = match st.store.fed_scan(FedNs::Witness, &log, 1) {
+        Ok(v) => v.into_iter().find(|(k, _)| *k == log).and_then(|(_, v)| dec(&v)),
         Err(e) => return refuse("storage_unavailable", e.to_string()),
     };
     let (old_size, old_root) = match &prev {
@@ -90,7 +97,7 @@ pub fn cosign(
         };
         st.metrics.split_views.inc();
         tracing::error!(%region, old_size, new_size = cp.size, "split view: checkpoint inconsistent with the one cosigned before");
-        let key = [region.as_str().as_bytes(), &[0], &cp.size.to_be_bytes()].concat();
+        let key = [log.as_slice(), &[0], &cp.size.to_be_bytes()].concat();
         let _ = ingest.admin_blocking(vec![MetaWrite::Fed(FedNs::SplitView, key, Some(enc(&evidence)))], None);
         return refuse("inconsistent", format!("not consistent with size {old_size} cosigned before: {e}"));
     }
@@ -99,7 +106,7 @@ pub fn cosign(
         Err(e) => return refuse("bad_checkpoint", e.to_string()),
     };
     let ws = WitnessState { size: cp.size, root: ByteBuf(cp.root.to_vec()), note: note.to_owned() };
-    let write = MetaWrite::Fed(FedNs::Witness, region.as_str().as_bytes().to_vec(), Some(enc(&ws)));
+    let write = MetaWrite::Fed(FedNs::Witness, log, Some(enc(&ws)));
     if let Err(e) = ingest.admin_blocking(vec![write], None) {
         return refuse("storage_unavailable", e.to_string());
     }
@@ -109,9 +116,12 @@ pub fn cosign(
 /// Asks `peer` (of `region`) to cosign our current checkpoint, and stores the cosignature on it.
 pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &RegionId) {
     let Some(peer_key) = credfed_net::node_key_of(&peer) else { return };
+    tracing::debug!(witness = %region, "asking for a cosignature");
     let ing = ingest.clone();
-    let Ok(Ok(cp)) = tokio::task::spawn_blocking(move || crate::audit::checkpoint(ing.state(), &ing)).await else {
-        return;
+    let cp = match tokio::task::spawn_blocking(move || crate::audit::checkpoint(ing.state(), &ing)).await {
+        Ok(Ok(cp)) => cp,
+        Ok(Err(e)) => return tracing::warn!(error = %e, "no checkpoint to have cosigned"),
+        Err(_) => return,
     };
     let st = ingest.state();
     let key = [b"by/".as_slice(), region.as_str().as_bytes()].concat();
@@ -133,7 +143,9 @@ pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Re
         let req = SyncRequest::Cosign { checkpoint: cp.note.clone(), proof, from_size: from };
         match net.request(peer, req).await {
             Ok(SyncResponse::Cosigned { signature }) => {
-                let text = format!("{}{signature}\n", cp.note);
+                // A signature line ends with its own newline (C2SP signed-note).
+                let line = if signature.ends_with('\n') { signature } else { format!("{signature}\n") };
+                let text = format!("{}{line}", cp.note);
                 let Ok(signed) = SignedCheckpoint::open(&text, st.region.as_str(), &st.node_key.public()) else {
                     return;
                 };
@@ -143,7 +155,7 @@ pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Re
                 }
                 st.metrics.cosignatures.get_or_create(&crate::metrics::Metrics::label("outcome", "ok")).inc();
                 let (ing, region, size) = (ingest.clone(), region.clone(), cp.size);
-                let _ = tokio::task::spawn_blocking(move || store_cosignature(&ing, &region, size, &text)).await;
+                let _ = tokio::task::spawn_blocking(move || store_cosignature(&ing, &region, size, &line)).await;
                 return;
             }
             Ok(SyncResponse::Error { code, message }) if code == "stale_witness_size" => {
@@ -162,7 +174,8 @@ pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Re
                 tracing::warn!(witness = %region, %code, %message, "cosignature refused");
                 return;
             }
-            _ => return,
+            Ok(other) => return tracing::debug!(witness = %region, answer = ?other, "unexpected cosign answer"),
+            Err(e) => return tracing::debug!(witness = %region, error = %e, "cosign request failed"),
         }
     }
 }
@@ -170,7 +183,7 @@ pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Re
 /// Adds a verified cosignature to the stored checkpoint (when it is still the current one) and
 /// remembers the size this witness cosigned. Blocking; holds the checkpoint lock so a newer
 /// checkpoint is never overwritten.
-fn store_cosignature(ingest: &Ingest, region: &RegionId, size: u64, text_with_line: &str) {
+fn store_cosignature(ingest: &Ingest, region: &RegionId, size: u64, line: &str) {
     let st = ingest.state();
     let _guard = st.checkpoint_lock.lock().unwrap_or_else(|p| p.into_inner());
     let mut writes = vec![MetaWrite::Fed(
@@ -181,9 +194,8 @@ fn store_cosignature(ingest: &Ingest, region: &RegionId, size: u64, text_with_li
     if let Ok(Some(mut cur)) = st.store.checkpoint() {
         if cur.size == size {
             // Merge: keep cosignature lines already present, add the new one.
-            let new_line = text_with_line.lines().last().unwrap_or_default().to_owned();
-            if !cur.note.contains(&new_line) {
-                cur.note = format!("{}{new_line}\n", cur.note);
+            if !cur.note.contains(line) {
+                cur.note.push_str(line);
             }
             writes.push(MetaWrite::Checkpoint(cur));
         }

@@ -620,7 +620,7 @@ impl Writer {
                     self.state.trust_changed.notify_one();
                 }
                 MetaWrite::Policy(p) => *self.state.policy.write().unwrap_or_else(|p| p.into_inner()) = p,
-                MetaWrite::Fed(FedNs::Recovery, _, v) => {
+                MetaWrite::Fed(FedNs::Recovery, k, v) if k == crate::recovery::MARKER_KEY => {
                     let r = v.as_deref().and_then(crate::fed::state_dec).map(crate::recovery::Recovery::new);
                     *self.state.recovery.lock().unwrap_or_else(|p| p.into_inner()) = r;
                 }

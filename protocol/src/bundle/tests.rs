@@ -357,3 +357,27 @@ proptest! {
         prop_assert!(!r.ok, "flip at {} went unnoticed", p);
     }
 }
+
+#[test]
+fn log_origins_name_their_epoch() {
+    assert_eq!(log_origin("xinyang", 1), "credfed/xinyang/audit");
+    assert_eq!(log_origin("xinyang", 0), "credfed/xinyang/audit");
+    assert_eq!(log_origin("xinyang", 2), "credfed/xinyang/audit/2");
+    assert_eq!(log_epoch("credfed/xinyang/audit", "xinyang"), Some(1));
+    assert_eq!(log_epoch("credfed/xinyang/audit/2", "xinyang"), Some(2));
+    assert_eq!(log_epoch("credfed/xinyang/audit/4000000000", "xinyang"), Some(4_000_000_000));
+    for bad in [
+        "credfed/xinyang/audit/1",
+        "credfed/xinyang/audit/0",
+        "credfed/xinyang/audit/02",
+        "credfed/xinyang/audit/",
+        "credfed/xinyang/audit/x",
+        "credfed/xinyang/audit/+3",
+        "credfed/xinyang/audits",
+        "credfed/xinyangx/audit",
+        "credfed/suzhou/audit",
+        "credfed/xinyang/audit/99999999999",
+    ] {
+        assert_eq!(log_epoch(bad, "xinyang"), None, "{bad}");
+    }
+}
