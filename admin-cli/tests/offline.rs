@@ -238,8 +238,8 @@ fn usage_and_connection_exit_codes() {
     // An invalid USCC is refused before any request.
     let o = run(p, &["--node", "http://127.0.0.1:1", "subject", "show", "91310110666007217X"]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
-    // store rebuild is not there yet.
+    // store rebuild needs a node directory.
     let o = run(p, &["store", "rebuild", ".", "--from-peers"]);
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("not available yet"));
+    assert!(stderr(&o).contains("not a node directory"), "{}", stderr(&o));
 }
