@@ -210,12 +210,21 @@ impl Client {
         String::from_utf8(r.body.to_vec()).map_err(|_| CliError::connection("the checkpoint is not UTF-8 text"))
     }
 
-    /// `GET /v1/audit/proof/consistency?from=&to=`.
+    /// `GET /v1/audit/proof/consistency?from=&to=`; `Ok(Err(why))` when the node answers 4xx
+    /// (it cannot prove the two sizes consistent: for an auditor, a failed check).
     ///
     /// # Errors
-    /// As [`Client::call`].
-    pub fn consistency(&self, from: u64, to: u64) -> CliResult<ConsistencyProof> {
-        self.get_json(&format!("/v1/audit/proof/consistency?from={from}&to={to}"))
+    /// Exit 3 for transport errors and 5xx answers.
+    pub fn consistency(&self, from: u64, to: u64) -> CliResult<Result<ConsistencyProof, String>> {
+        let path = format!("/v1/audit/proof/consistency?from={from}&to={to}");
+        let r = self.send(Method::GET, &path, None)?;
+        if r.status.is_success() {
+            return Ok(Ok(r.json()?));
+        }
+        if r.status.is_client_error() {
+            return Ok(Err(http_error(&Method::GET, &path, &r).to_string()));
+        }
+        Err(CliError::new(Exit::Connection, http_error(&Method::GET, &path, &r)))
     }
 
     /// `GET /v1/audit/export?from=&to=` (CBOR bundle bytes).

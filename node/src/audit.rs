@@ -52,6 +52,19 @@ pub enum AuditError {
     /// A leaf index below the tree size is missing.
     #[error("audit leaf {0} is missing")]
     Missing(u64),
+    /// A witness holds a larger checkpoint of this log than the log: it was rolled back.
+    #[error(
+        "this audit log was rolled back: {witness} cosigned size {witnessed}, the log held {ours}; no checkpoint is \
+         signed any more (rebuild the store: credfed-admin store rebuild --from-peers --force)"
+    )]
+    RolledBack {
+        /// Witness region.
+        witness: String,
+        /// Size it cosigned.
+        witnessed: u64,
+        /// Our size then.
+        ours: u64,
+    },
 }
 
 impl From<ProofError> for AuditError {
@@ -83,6 +96,14 @@ pub fn checkpoint(state: &State, ingest: &Ingest) -> Result<CheckpointState, Aud
         if p.size >= size {
             return Ok(p.clone());
         }
+    }
+    // After a rollback the last checkpoint signed before it is still served (it is true of the
+    // old prefix); a new one would diverge from what witnesses hold (RELIABILITY F5).
+    if let Some(r) = state.rollback.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+        return match prev {
+            Some(p) => Ok(p),
+            None => Err(AuditError::RolledBack { witness: r.witness, witnessed: r.witnessed, ours: r.ours }),
+        };
     }
     let mut frontier = match &prev {
         Some(p) => Frontier::from_parts(p.frontier_size, p.frontier_nodes.clone())

@@ -146,6 +146,10 @@ pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Res
     let peer_id = state::peer_id(&node_key.public());
     let recovery = crate::recovery::marker(&*store)?.map(crate::recovery::Recovery::new);
     let audit_epoch = crate::recovery::epoch(&*store)?;
+    let rollback = crate::recovery::rollback(&*store)?;
+    if let Some(r) = &rollback {
+        tracing::error!(witness = %r.witness, witnessed = r.witnessed, ours = r.ours, "this store's audit log was rolled back (a witness cosigned a larger log): no checkpoint will be signed; rebuild the store (credfed-admin store rebuild --from-peers --force)");
+    }
     Ok(Arc::new(State {
         region: cfg.region.clone(),
         store,
@@ -170,6 +174,7 @@ pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Res
         recovery: Mutex::new(recovery),
         recovered: Mutex::new(None),
         audit_epoch,
+        rollback: Mutex::new(rollback),
         local_state_file: Some(cfg.data_dir().join(crate::local_state::FILE)),
     }))
 }

@@ -30,6 +30,24 @@ use crate::store::{FedNs, MetaWrite, Store, StoreError};
 pub const MARKER_KEY: &[u8] = b"marker";
 /// Key of the audit-log epoch in [`FedNs::Recovery`] (absent: epoch 1).
 pub const EPOCH_KEY: &[u8] = b"epoch";
+/// Key of the rollback record in [`FedNs::Recovery`].
+pub const ROLLBACK_KEY: &[u8] = b"rollback";
+
+/// Evidence that this node's audit log was rolled back (RELIABILITY F5 `audit_rollback`): a
+/// witness had cosigned a larger checkpoint of our log than the log now holds (a store restored
+/// from an old copy). The node then never signs another checkpoint of this log — anything it
+/// signed would diverge from what the witness holds; `store rebuild --force` starts a new log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rollback {
+    /// The witness region.
+    pub witness: String,
+    /// The size it had cosigned.
+    pub witnessed: u64,
+    /// Our log size when it was noticed.
+    pub ours: u64,
+    /// When (Unix seconds).
+    pub at: u64,
+}
 
 /// The persistent recovery marker.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +118,20 @@ pub fn epoch_write(epoch: u32) -> MetaWrite {
     MetaWrite::Fed(FedNs::Recovery, EPOCH_KEY.to_vec(), Some(epoch.to_be_bytes().to_vec()))
 }
 
+/// Reads the rollback record.
+///
+/// # Errors
+/// [`StoreError`].
+pub fn rollback(store: &dyn Store) -> Result<Option<Rollback>, StoreError> {
+    let rows = store.fed_scan(FedNs::Recovery, ROLLBACK_KEY, 1)?;
+    Ok(rows.into_iter().find(|(k, _)| k == ROLLBACK_KEY).and_then(|(_, v)| crate::fed::state_dec(&v)))
+}
+
+/// The write that records a rollback.
+pub fn rollback_write(r: &Rollback) -> MetaWrite {
+    MetaWrite::Fed(FedNs::Recovery, ROLLBACK_KEY.to_vec(), Some(crate::fed::state_enc(r)))
+}
+
 /// The write that sets (`Some`) or clears (`None`) the marker.
 pub fn marker_write(m: Option<&Marker>) -> MetaWrite {
     MetaWrite::Fed(FedNs::Recovery, MARKER_KEY.to_vec(), m.map(crate::fed::state_enc))
@@ -132,6 +164,28 @@ pub fn status(state: &State) -> Result<Option<Status>, StoreError> {
     let peers_heard = r.heard.len();
     let complete = peers_heard >= r.marker.min_peers as usize && origins.values().all(|(theirs, ours)| ours >= theirs);
     Ok(Some(Status { min_peers: r.marker.min_peers, peers_heard, origins, complete }))
+}
+
+/// Enters recovery on a running node whose own feed is behind what `peer` holds of it (the
+/// store was restored from an older copy): taking new feed positions now would equivocate, so
+/// our own entries are fetched back first. Blocking. Returns whether the node is recovering.
+pub fn enter_behind(ingest: &Ingest, peer: &str, ours: u64, theirs: u64) -> bool {
+    let st = ingest.state();
+    if st.recovering() {
+        return true;
+    }
+    let detail = format!("own feed at {ours} but peer {peer} holds it up to {theirs}");
+    tracing::error!(%peer, ours, theirs, "our own feed is behind a peer's copy of it (store restored from an older copy?): recovering it before taking submissions");
+    let marker = Marker { min_peers: 1, started_at: st.now(), previous: detail.clone() };
+    let ev =
+        AuditEvent::AdminChange { at: st.now(), token_id: "local".into(), action: "store.recovering".into(), detail };
+    match ingest.admin_blocking(vec![marker_write(Some(&marker))], Some(ev)) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "recovery marker not written");
+            false
+        }
+    }
 }
 
 /// Ends recovery when [`status`] says it may: clears the marker with an audit event naming the

@@ -83,6 +83,8 @@ pub struct State {
     pub recovered: Mutex<Option<crate::recovery::Status>>,
     /// Audit-log epoch (1, or n ≥ 2 after a rebuild; names the checkpoint origin line).
     pub audit_epoch: u32,
+    /// Set when a witness showed that our log was rolled back: no new checkpoint is signed.
+    pub rollback: Mutex<Option<crate::recovery::Rollback>>,
     /// Where [`crate::local_state`] is kept (`None`: not kept, e.g. in-memory test states).
     pub local_state_file: Option<std::path::PathBuf>,
 }

@@ -194,8 +194,8 @@ pub enum FedNs {
     CosignedBy,
     /// Evidence of split views (two inconsistent checkpoints of one origin).
     SplitView,
-    /// The recovery marker of a store being rebuilt from peers, and the audit-log epoch
-    /// (`recovery::MARKER_KEY`, `recovery::EPOCH_KEY`).
+    /// The recovery marker of a store being rebuilt from peers, the audit-log epoch, and the
+    /// evidence of a rolled-back log (`recovery::MARKER_KEY`, `EPOCH_KEY`, `ROLLBACK_KEY`).
     Recovery,
 }
 

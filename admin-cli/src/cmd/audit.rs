@@ -122,7 +122,10 @@ enum Relation {
 
 fn prove(c: &Client, old: &SignedCheckpoint, new: &SignedCheckpoint) -> CliResult<Result<usize, String>> {
     let (o, n) = (old.checkpoint(), new.checkpoint());
-    let p = c.consistency(o.size, n.size)?;
+    let p = match c.consistency(o.size, n.size)? {
+        Ok(p) => p,
+        Err(why) => return Ok(Err(format!("the node cannot prove it: {why}"))),
+    };
     let proof: Vec<Hash> = p.proof.iter().map(|h| hash_hex(h)).collect::<CliResult<_>>()?;
     Ok(merkle::verify_consistency(o.size, n.size, &o.root, &n.root, &proof)
         .map(|()| proof.len())

@@ -118,6 +118,7 @@ pub fn record_json(r: &RecordState, auditor: bool, day: Day) -> Value {
 pub async fn health(c: Ctx) -> Result<Resp, ApiError> {
     let st = c.app.state();
     let failed = st.metrics.store_failed.get() > 0;
+    let rolled_back = st.rollback.lock().unwrap_or_else(|p| p.into_inner()).is_some();
     Ok(json(
         StatusCode::OK,
         &json!({
@@ -126,6 +127,8 @@ pub async fn health(c: Ctx) -> Result<Resp, ApiError> {
             "peer_id": st.peer_id,
             "peers": st.peers.read().unwrap_or_else(|p| p.into_inner()).len(),
             "node_key": st.node_key.public().to_hex(),
+            "recovering": st.recovering(),
+            "audit_log": if rolled_back { "rolled_back" } else { "ok" },
         }),
     ))
 }

@@ -94,7 +94,9 @@ impl Driver {
                 tracing::info!(%peer, %region, "peer connected");
                 self.peers.insert(peer, region.clone());
                 self.publish_peers();
-                self.sync_peer(peer, region);
+                self.sync_peer(peer, region.clone());
+                let (ingest, net) = (self.ingest.clone(), self.net.clone());
+                tokio::spawn(async move { witness::collect(&ingest, &net, peer, &region, true).await });
             }
             NetEvent::PeerDisconnected { peer } | NetEvent::AdmissionRevoked { peer } => {
                 self.peers.remove(&peer);
@@ -105,7 +107,7 @@ impl Driver {
                 self.sync_all();
                 for (peer, region) in self.peers.clone() {
                     let (ingest, net) = (self.ingest.clone(), self.net.clone());
-                    tokio::spawn(async move { witness::collect(&ingest, &net, peer, &region).await });
+                    tokio::spawn(async move { witness::collect(&ingest, &net, peer, &region, false).await });
                 }
             }
             NetEvent::ConnectionDenied { peer, reason } => {
@@ -160,7 +162,14 @@ async fn sync_with(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Regi
     };
     learn_equivocations(ingest, equivocations).await;
     let st = ingest.state();
-    let recovering = st.recovering();
+    let mut recovering = st.recovering();
+    let (ours, theirs) = (head_of(ingest, &st.region), heads.get(&st.region).copied().unwrap_or(0));
+    if !recovering && theirs > ours && holds_our_entry(ingest, net, peer, ours + 1).await {
+        let (ing, p) = (ingest.clone(), peer.to_string());
+        recovering = tokio::task::spawn_blocking(move || crate::recovery::enter_behind(&ing, &p, ours, theirs))
+            .await
+            .unwrap_or(false);
+    }
     for (origin, theirs) in &heads {
         // Our own feed is fetched back only while the store is being rebuilt.
         if (origin == &st.region && !recovering) || st.trust().root_of(origin).is_none() {
@@ -177,6 +186,22 @@ async fn sync_with(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Regi
         let ing = ingest.clone();
         let _ = tokio::task::spawn_blocking(move || crate::recovery::finish_if_complete(&ing)).await;
     }
+}
+
+/// Whether `peer` really holds entry `seq` of our own feed, signed by a node key our region
+/// delegated (a peer merely claiming a higher head for us must not stop our submissions).
+async fn holds_our_entry(ingest: &Ingest, net: &NetHandle, peer: PeerId, seq: u64) -> bool {
+    let st = ingest.state();
+    let req = SyncRequest::Range { origin: st.region.clone(), from: seq, to: seq };
+    let Ok(SyncResponse::Entries { items }) = net.request(peer, req).await else { return false };
+    let Some(e) = items.first().and_then(|i| SignedFeedEntry::open(&i.entry.0).ok()) else { return false };
+    let at = e.entry.published_at;
+    e.entry.origin == st.region
+        && e.entry.seq == seq
+        && st
+            .trust()
+            .delegation(&e.signer, &st.region, at)
+            .is_some_and(|k| k.delegation.role == credfed_protocol::Role::Node)
 }
 
 fn head_of(ingest: &Ingest, origin: &RegionId) -> u64 {
@@ -214,7 +239,13 @@ async fn fetch_feed(ingest: &Ingest, net: &NetHandle, peer: PeerId, origin: &Reg
             };
             if let Err(e) = &r {
                 if STOP_CODES.contains(&e.code.as_str()) {
-                    tracing::info!(%peer, %origin, seq, code = %e.code, "range fetch stopped");
+                    if origin == &st.region {
+                        // Only while recovering: our own feed as we hold it and as peers hold
+                        // it differ. Recovery cannot finish; the store must be rebuilt.
+                        tracing::error!(%peer, seq, code = %e.code, "our own feed differs from the peer's copy: rebuild the store (credfed-admin store rebuild --from-peers --force)");
+                    } else {
+                        tracing::info!(%peer, %origin, seq, code = %e.code, "range fetch stopped");
+                    }
                     return;
                 }
             }

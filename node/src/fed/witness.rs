@@ -8,6 +8,7 @@
 //! [`cosign`]. Requesting side: [`collect`], run by the driver every tick.
 
 use credfed_net::{NetHandle, PeerId};
+use credfed_protocol::audit::AuditEvent;
 use credfed_protocol::cbor::ByteBuf;
 use credfed_protocol::checkpoint::{cosign as cosign_cp, SignedCheckpoint};
 use credfed_protocol::keys::PublicKey;
@@ -114,7 +115,9 @@ pub fn cosign(
 }
 
 /// Asks `peer` (of `region`) to cosign our current checkpoint, and stores the cosignature on it.
-pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &RegionId) {
+/// Skipped when the witness already cosigned this size, unless `always` (a new connection: the
+/// answer also tells a restarted node whether its log was rolled back behind the witness).
+pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &RegionId, always: bool) {
     let Some(peer_key) = credfed_net::node_key_of(&peer) else { return };
     tracing::debug!(witness = %region, "asking for a cosignature");
     let ing = ingest.clone();
@@ -132,7 +135,7 @@ pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Re
         .and_then(|v| v.into_iter().find(|(k, _)| *k == key))
         .and_then(|(_, v)| v.as_slice().try_into().ok().map(u64::from_be_bytes))
         .unwrap_or(0);
-    if from == cp.size && cp.size > 0 {
+    if from == cp.size && cp.size > 0 && !always {
         return;
     }
     for _ in 0..2 {
@@ -163,11 +166,31 @@ pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Re
                 if n > cp.size {
                     // The witness cosigned a larger tree of ours than we hold: our log was
                     // rolled back (RELIABILITY F5 audit_rollback). Never sign over it.
-                    st.metrics.split_views.inc();
-                    tracing::error!(witness = %region, witnessed = n, ours = cp.size, "a witness cosigned a larger log than we hold: rollback detected");
+                    let ing = ingest.clone();
+                    let r = crate::recovery::Rollback {
+                        witness: region.to_string(),
+                        witnessed: n,
+                        ours: cp.size,
+                        at: st.now(),
+                    };
+                    let _ = tokio::task::spawn_blocking(move || record_rollback(&ing, r)).await;
                     return;
                 }
                 from = n;
+            }
+            Ok(SyncResponse::Error { code, message }) if code == "inconsistent" => {
+                // Our log does not extend what this witness cosigned at `from`: it diverged
+                // behind the witness's back (restored from an older copy, then grown).
+                let ing = ingest.clone();
+                let r = crate::recovery::Rollback {
+                    witness: region.to_string(),
+                    witnessed: from,
+                    ours: cp.size,
+                    at: st.now(),
+                };
+                tracing::warn!(witness = %region, %message, "witness refused: our log is not consistent with what it cosigned");
+                let _ = tokio::task::spawn_blocking(move || record_rollback(&ing, r)).await;
+                return;
             }
             Ok(SyncResponse::Error { code, message }) => {
                 st.metrics.cosignatures.get_or_create(&crate::metrics::Metrics::label("outcome", code.as_str())).inc();
@@ -177,6 +200,26 @@ pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Re
             Ok(other) => return tracing::debug!(witness = %region, answer = ?other, "unexpected cosign answer"),
             Err(e) => return tracing::debug!(witness = %region, error = %e, "cosign request failed"),
         }
+    }
+}
+
+/// Keeps the first evidence of a rollback of our log (audited, counted, logged once); from then
+/// on no checkpoint is signed. Blocking.
+fn record_rollback(ingest: &Ingest, r: crate::recovery::Rollback) {
+    let st = ingest.state();
+    if st.rollback.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+        return;
+    }
+    st.metrics.split_views.inc();
+    tracing::error!(witness = %r.witness, witnessed = r.witnessed, ours = r.ours, "a witness cosigned a larger log than we hold: our audit log was rolled back; no checkpoint will be signed");
+    let ev = AuditEvent::AdminChange {
+        at: r.at,
+        token_id: "local".into(),
+        action: "audit.rollback_detected".into(),
+        detail: format!("{} cosigned size {}; the log holds {}", r.witness, r.witnessed, r.ours),
+    };
+    if let Err(e) = ingest.admin_blocking(vec![crate::recovery::rollback_write(&r)], Some(ev)) {
+        tracing::warn!(error = %e, "rollback evidence not stored");
     }
 }
 

@@ -624,6 +624,10 @@ impl Writer {
                     let r = v.as_deref().and_then(crate::fed::state_dec).map(crate::recovery::Recovery::new);
                     *self.state.recovery.lock().unwrap_or_else(|p| p.into_inner()) = r;
                 }
+                MetaWrite::Fed(FedNs::Recovery, k, v) if k == crate::recovery::ROLLBACK_KEY => {
+                    *self.state.rollback.lock().unwrap_or_else(|p| p.into_inner()) =
+                        v.as_deref().and_then(crate::fed::state_dec);
+                }
                 MetaWrite::Checkpoint(_) | MetaWrite::Fed(..) => {}
             }
         }
