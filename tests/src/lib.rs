@@ -93,6 +93,20 @@ pub fn admin_binary() -> PathBuf {
         .clone()
 }
 
+/// Runs `credfed-admin --json store rebuild DIR --from-peers ARGS…` and returns its output.
+///
+/// # Panics
+/// When the binary cannot be run.
+pub fn store_rebuild(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(admin_binary())
+        .args(["--json", "store", "rebuild"])
+        .arg(dir)
+        .arg("--from-peers")
+        .args(args)
+        .output()
+        .expect("run credfed-admin store rebuild")
+}
+
 /// A binary of package `name` (same name), rebuilt when older than a file under `sources`.
 fn workspace_binary(name: &str, env: &str, sources: &[&str]) -> PathBuf {
     if let Some(p) = std::env::var_os(env) {

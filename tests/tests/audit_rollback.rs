@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use credfed_tests::net::{Run, TestNet};
-use credfed_tests::{admin_binary, days_ago, uscc, wait_until};
+use credfed_tests::{admin_binary, days_ago, store_rebuild, uscc, wait_until};
 
 const SYNC_MS: u64 = 300;
 
@@ -108,13 +108,7 @@ async fn rolled_back_log_is_detected_and_never_signed_again() -> anyhow::Result<
 
     // The remedy: rebuild from peers (the store opens, so --force): a new log, cosigned again.
     net.stop("xinyang").await;
-    let o = tokio::task::block_in_place(|| {
-        Command::new(admin_binary())
-            .args(["--json", "store", "rebuild"])
-            .arg(&dir)
-            .args(["--from-peers", "--force", "--timeout", "60"])
-            .output()
-    })?;
+    let o = tokio::task::block_in_place(|| store_rebuild(&dir, &["--force", "--timeout", "60"]));
     assert_eq!(
         o.status.code(),
         Some(0),

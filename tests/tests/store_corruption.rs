@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use credfed_tests::net::{files_under, Run, TestNet};
-use credfed_tests::{admin_binary, days_ago, node_binary, today, uscc, wait_until};
+use credfed_tests::{admin_binary, days_ago, node_binary, store_rebuild, today, uscc, wait_until};
 use rand_core::RngCore;
 use serde_json::{json, Value};
 
@@ -241,13 +241,7 @@ async fn corrupt_store_is_refused_and_rebuilt_from_two_peers() -> anyhow::Result
     damage_log(&store);
     tokio::task::block_in_place(|| run_must_refuse(&city.config, &health)).expect("a damaged log is refused");
     let t0 = Instant::now();
-    let out = tokio::task::block_in_place(|| {
-        Command::new(admin_binary())
-            .args(["--json", "store", "rebuild"])
-            .arg(&city.dir)
-            .args(["--from-peers", "--timeout", "120"])
-            .output()
-    })?;
+    let out = tokio::task::block_in_place(|| store_rebuild(&city.dir, &["--timeout", "120"]));
     let took = t0.elapsed();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "rebuild: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
@@ -327,13 +321,7 @@ async fn rebuild_without_peers_stays_in_recovery_until_run_finishes_it() -> anyh
     let city = net.city("xinyang").clone();
     damage_log(&city.dir.join("store"));
 
-    let out = tokio::task::block_in_place(|| {
-        Command::new(admin_binary())
-            .args(["--json", "store", "rebuild"])
-            .arg(&city.dir)
-            .args(["--from-peers", "--timeout", "2"])
-            .output()
-    })?;
+    let out = tokio::task::block_in_place(|| store_rebuild(&city.dir, &["--timeout", "2"]));
     let report: Value = serde_json::from_slice(&out.stdout)?;
     assert_eq!(out.status.code(), Some(1), "{report}");
     assert_eq!(report["complete"], false, "{report}");

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{connect, eventually, gossip, new_key, start, TestApp};
+use common::{app_admitting, connect, eventually, gossip, new_key, start, TestApp};
 use credfed_net::wire::SyncRequest;
 use credfed_net::{DenyReason, NetEvent};
 
@@ -73,12 +73,8 @@ async fn an_empty_allow_list_admits_nobody() {
 async fn revoked_peer_is_disconnected_and_stays_out() {
     let (ka, kb) = (new_key(), new_key());
     let (pa, pb) = (ka.public(), kb.public());
-    let app = |region: &str| {
-        let app = TestApp::new(region);
-        app.admit(pa, "anqing");
-        app.admit(pb, "luan");
-        app
-    };
+    let members = [(pa, "anqing"), (pb, "luan")];
+    let app = |region: &str| app_admitting(region, &members);
     let a = start(ka, app("anqing"), |_| {}).await;
     let b = start(kb, app("luan"), |_| {}).await;
     connect(&a, &b).await;
@@ -112,13 +108,8 @@ async fn revoked_peer_is_disconnected_and_stays_out() {
 async fn recheck_cuts_off_a_silent_revoked_peer() {
     let (ka, kb, kc) = (new_key(), new_key(), new_key());
     let (pa, pb, pc) = (ka.public(), kb.public(), kc.public());
-    let app = |region: &str| {
-        let app = TestApp::new(region);
-        app.admit(pa, "anqing");
-        app.admit(pb, "luan");
-        app.admit(pc, "xinyang");
-        app
-    };
+    let members = [(pa, "anqing"), (pb, "luan"), (pc, "xinyang")];
+    let app = |region: &str| app_admitting(region, &members);
     let a = start(ka, app("anqing"), |_| {}).await;
     let b = start(kb, app("luan"), |_| {}).await;
     let c = start(kc, app("xinyang"), |_| {}).await;
@@ -147,12 +138,8 @@ async fn recheck_cuts_off_a_silent_revoked_peer() {
 async fn sync_tick_fires_and_rechecks_admission() {
     let (ka, kb) = (new_key(), new_key());
     let (pa, pb) = (ka.public(), kb.public());
-    let app = |region: &str| {
-        let app = TestApp::new(region);
-        app.admit(pa, "anqing");
-        app.admit(pb, "luan");
-        app
-    };
+    let members = [(pa, "anqing"), (pb, "luan")];
+    let app = |region: &str| app_admitting(region, &members);
     let a = start(ka, app("anqing"), |_| {}).await;
     let b = start(kb, app("luan"), |cfg| cfg.sync_interval = Duration::from_millis(300)).await;
     connect(&a, &b).await;
@@ -172,12 +159,8 @@ async fn sync_tick_fires_and_rechecks_admission() {
 async fn per_peer_connection_cap() {
     let (ka, kb) = (new_key(), new_key());
     let (pa, pb) = (ka.public(), kb.public());
-    let app = |region: &str| {
-        let app = TestApp::new(region);
-        app.admit(pa, "anqing");
-        app.admit(pb, "luan");
-        app
-    };
+    let members = [(pa, "anqing"), (pb, "luan")];
+    let app = |region: &str| app_admitting(region, &members);
     let a = start(ka, app("anqing"), |_| {}).await;
     let b = start(kb, app("luan"), |cfg| cfg.max_established_per_peer = 1).await;
     connect(&a, &b).await;

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{connect, eventually, gossip, new_key, start, TestApp};
+use common::{app_admitting, connect, eventually, gossip, new_key, start, TestApp};
 use credfed_net::wire::MAX_GOSSIP_LEN;
 use credfed_net::{DenyReason, NetError, NetEvent, Validation};
 
@@ -74,12 +74,8 @@ async fn line_topology_forwards_only_what_the_relay_accepted() {
 async fn rejected_gossip_gets_the_sender_graylisted_and_cut_off() {
     let (ka, kb) = (new_key(), new_key());
     let (pa, pb) = (ka.public(), kb.public());
-    let app = |region: &str| {
-        let app = TestApp::new(region);
-        app.admit(pa, "anqing");
-        app.admit(pb, "luan");
-        app
-    };
+    let members = [(pa, "anqing"), (pb, "luan")];
+    let app = |region: &str| app_admitting(region, &members);
     let a = start(ka, app("anqing"), |_| {}).await;
     let b = start(kb, app("luan"), |_| {}).await;
     assert_eq!((a.key, b.key), (pa, pb));

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{connect_at, new_key, start, TestApp, TestNode};
+use common::{app_admitting, connect_at, new_key, start, TestNode};
 use credfed_net::multiaddr::Protocol;
 use credfed_net::{Multiaddr, NetConfig, NetEvent, PeerId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -90,12 +90,8 @@ fn disconnected(node: &TestNode, peer: PeerId) -> bool {
 async fn failed_pings_disconnect_a_blackholed_peer() {
     let (ka, kb) = (new_key(), new_key());
     let (pa, pb) = (ka.public(), kb.public());
-    let app = |region: &str| {
-        let app = TestApp::new(region);
-        app.admit(pa, "anqing");
-        app.admit(pb, "luan");
-        app
-    };
+    let members = [(pa, "anqing"), (pb, "luan")];
+    let app = |region: &str| app_admitting(region, &members);
     let a = start(ka, app("anqing"), fast_ping).await;
     let b = start(kb, app("luan"), fast_ping).await;
     let relay = Relay::start(&b.addr).await;

@@ -166,31 +166,15 @@ pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Re
                 if n > cp.size {
                     // The witness cosigned a larger tree of ours than we hold: our log was
                     // rolled back (RELIABILITY F5 audit_rollback). Never sign over it.
-                    let ing = ingest.clone();
-                    let r = crate::recovery::Rollback {
-                        witness: region.to_string(),
-                        witnessed: n,
-                        ours: cp.size,
-                        at: st.now(),
-                    };
-                    let _ = tokio::task::spawn_blocking(move || record_rollback(&ing, r)).await;
-                    return;
+                    return rolled_back(ingest, region, n, cp.size).await;
                 }
                 from = n;
             }
             Ok(SyncResponse::Error { code, message }) if code == "inconsistent" => {
                 // Our log does not extend what this witness cosigned at `from`: it diverged
                 // behind the witness's back (restored from an older copy, then grown).
-                let ing = ingest.clone();
-                let r = crate::recovery::Rollback {
-                    witness: region.to_string(),
-                    witnessed: from,
-                    ours: cp.size,
-                    at: st.now(),
-                };
                 tracing::warn!(witness = %region, %message, "witness refused: our log is not consistent with what it cosigned");
-                let _ = tokio::task::spawn_blocking(move || record_rollback(&ing, r)).await;
-                return;
+                return rolled_back(ingest, region, from, cp.size).await;
             }
             Ok(SyncResponse::Error { code, message }) => {
                 st.metrics.cosignatures.get_or_create(&crate::metrics::Metrics::label("outcome", code.as_str())).inc();
@@ -203,8 +187,15 @@ pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Re
     }
 }
 
-/// Keeps the first evidence of a rollback of our log (audited, counted, logged once); from then
-/// on no checkpoint is signed. Blocking.
+/// Keeps the first evidence that `witness` cosigned `witnessed` leaves of our log that the log
+/// (now `ours` leaves) does not extend (audited, counted, logged once); from then on no
+/// checkpoint is signed.
+async fn rolled_back(ingest: &Ingest, witness: &RegionId, witnessed: u64, ours: u64) {
+    let r = crate::recovery::Rollback { witness: witness.to_string(), witnessed, ours, at: ingest.state().now() };
+    let ing = ingest.clone();
+    let _ = tokio::task::spawn_blocking(move || record_rollback(&ing, r)).await;
+}
+
 fn record_rollback(ingest: &Ingest, r: crate::recovery::Rollback) {
     let st = ingest.state();
     if st.rollback.lock().unwrap_or_else(|p| p.into_inner()).is_some() {

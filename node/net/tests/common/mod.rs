@@ -136,6 +136,15 @@ impl TestNode {
     }
 }
 
+/// An app for `region` that admits every `(node key, region)` of `members`.
+pub fn app_admitting(region: &str, members: &[(PublicKey, &str)]) -> TestApp {
+    let app = TestApp::new(region);
+    for (key, r) in members {
+        app.admit(*key, r);
+    }
+    app
+}
+
 pub fn new_key() -> SecretKey {
     SecretKey::generate(&mut rand_core::OsRng)
 }
