@@ -274,10 +274,15 @@ fn walk(dir: &std::path::Path) -> Vec<(String, u64, std::time::SystemTime)> {
 #[test]
 fn store_rebuild_refuses_a_healthy_store_and_a_region_without_partners() {
     let mut n = LiveNode::start();
-    n.stop();
     let d = tempfile::tempdir().unwrap();
     let p = d.path();
     let dir = n.path().to_str().unwrap().to_owned();
+    // Never under a running node.
+    let o = common::run(p, &["store", "rebuild", &dir, "--from-peers", "--force"]);
+    assert_eq!(code(&o), 2, "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("locked by a running node"), "{}", stderr(&o));
+    assert!(n.path().join("store/db").exists());
+    n.stop();
     let before: Vec<_> = walk(n.path());
     // `--from-peers` is the only source there is, and must be said.
     assert_eq!(code(&common::run(p, &["store", "rebuild", &dir])), 2);

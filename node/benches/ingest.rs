@@ -189,7 +189,7 @@ fn fill(cfg: &NodeConfig, key: &SecretKey, total: u64) -> String {
         });
         store.apply(&Commit { objects: a.into_iter().chain(b).collect(), ..Commit::default() }).unwrap();
         done += n;
-        if done % 100_000 == 0 {
+        if done.is_multiple_of(100_000) {
             eprintln!("  filled {done} records ({:.0}/s)", done as f64 / t.elapsed().as_secs_f64());
         }
     }

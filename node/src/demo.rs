@@ -150,7 +150,7 @@ async fn samples(list: &[City]) -> anyhow::Result<()> {
     loop {
         let c = &list[n % list.len()];
         let uscc = SAMPLE_USCCS[n % SAMPLE_USCCS.len()];
-        let penalty = n % 2 == 0;
+        let penalty = n.is_multiple_of(2);
         let draft = json!({
             "kind": if penalty { "administrative_penalty" } else { "administrative_license" },
             "subject": { "uscc": uscc },

@@ -135,11 +135,28 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<u64> {
     Ok(n)
 }
 
+/// Refuses to touch a store a running node holds (sled keeps an exclusive lock on `db`).
+fn ensure_stopped(dir: &Path) -> Result<(), RebuildError> {
+    let db = dir.join("db");
+    let Ok(f) = std::fs::OpenOptions::new().read(true).write(true).open(&db) else { return Ok(()) };
+    match f.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(RebuildError::Usage(format!(
+            "{} is locked by a running node: stop it first (the rebuild runs the node itself)",
+            db.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(failed(format!("locking {}: {e}", db.display()))),
+    }
+}
+
 fn probe(dir: &Path) -> Result<Probe, RebuildError> {
     if !dir.exists() {
         return Ok(Probe::Missing);
     }
-    let tmp = tempfile::Builder::new().prefix("credfed-rebuild-probe").tempdir().map_err(failed)?;
+    ensure_stopped(dir)?;
+    // The copy goes next to the store (same file system, which has room for it), not to /tmp.
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new().prefix(".credfed-rebuild-probe").tempdir_in(parent).map_err(failed)?;
     let copy = tmp.path().join("store");
     copy_dir(dir, &copy).map_err(|e| failed(format!("copying {} to probe it: {e}", dir.display())))?;
     let opts = SledOptions { cache_bytes: 16 * 1024 * 1024, fsync: false, create: false };

@@ -175,7 +175,12 @@ fn rebuild_human(r: &rebuild::Report) -> String {
 
 fn check(ctx: &Ctx, dir: &Path, in_place: bool) -> CliResult {
     let original = store_dir(dir)?;
-    let tmp = tempfile::Builder::new().prefix("credfed-store-check").tempdir()?;
+    // The copy goes next to the store (same file system, which has room for it), not to /tmp.
+    let parent = original.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new()
+        .prefix(".credfed-store-check")
+        .tempdir_in(parent)
+        .map_err(|e| CliError::usage(format!("cannot make a working copy next to {}: {e}", original.display())))?;
     let path = if in_place {
         original.clone()
     } else {
