@@ -514,18 +514,9 @@ impl RuleSet {
                 // Unvalidated table without a period for this severity.
                 let rule = extra.remove(0);
                 let (start, start_estimated) = start_of(r.count_from, input);
-                PublicityDecision {
-                    start,
-                    min_until: None,
-                    max_until: None,
-                    repairable: false,
-                    publishable: true,
-                    counted_from: r.count_from,
-                    start_estimated,
-                    rule: rule.clone(),
-                    repair_blocked_by: Some(rule.clone()),
-                    rules: std::iter::once(rule).chain(extra).collect(),
-                }
+                let mut d = PublicityDecision::without_period(start, rule);
+                d.rules.extend(extra);
+                PublicityDecision { counted_from: r.count_from, start_estimated, ..d }
             }
         }
     }
