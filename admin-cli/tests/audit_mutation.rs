@@ -28,10 +28,10 @@ pub struct Source {
 mod source {
     use super::Source;
     use crate::common::{penalty, today, uscc, LiveNode};
-    use credfed_protocol::bundle::sample::{sample_key, SampleLog};
+    use credfed_protocol::bundle::sample::{self, sample_key, SampleLog};
     use credfed_protocol::keys::SecretKey;
     use credfed_protocol::objects::{Body, DelegationBody, Nonce, RecordBody, RecordContent, Subject};
-    use credfed_protocol::{Classification, Day, RecordKind, Role, Scope, Severity};
+    use credfed_protocol::{Day, RecordKind, Role, Scope};
     use hyper::Method;
     use serde_json::json;
 
@@ -51,24 +51,16 @@ mod source {
         let first17 = format!("91320500MA{:07}", n);
         let code = format!("{first17}{}", credfed_protocol::uscc::expected_check_char(&first17).unwrap());
         let record = RecordContent {
-            kind: RecordKind::AdministrativePenalty,
-            subject: Subject::Uscc(code.parse().unwrap()),
             subject_name: Some("苏州某科技有限公司".into()),
             authority: "苏州市市场监督管理局".into(),
-            decision_no: format!("苏市监罚〔2026〕{n}号"),
             legal_basis: "《中华人民共和国产品质量法》第四十九条".into(),
             facts: None,
-            severity: Some(Severity::General),
-            sector: "market_regulation".into(),
-            decided_on: Day::from_unix_china(now()),
-            classification: Classification::Public,
-            published_on: None,
             penalty_types: Vec::new(),
-            not_repairable: false,
-            valid_until: None,
-            grade: None,
-            grade_scheme: None,
-            repair_notice: None,
+            ..sample::penalty(
+                Subject::Uscc(code.parse().unwrap()),
+                format!("苏市监罚〔2026〕{n}号"),
+                Day::from_unix_china(now()),
+            )
         };
         let body =
             Body::Record(RecordBody { region: "suzhou".parse().unwrap(), signed_at: now(), nonce: nonce(n), record });

@@ -18,9 +18,10 @@ use bytes::Bytes;
 use credfed_node::config::NodeConfig;
 use credfed_node::init::{init, InitOptions};
 use credfed_node::store::{Commit, NewObject, ObjectMeta, SledOptions, SledStore, Store};
+use credfed_protocol::bundle::sample::penalty;
 use credfed_protocol::keys::SecretKey;
 use credfed_protocol::objects::{self, Body, Nonce, RecordBody, RecordContent, Subject};
-use credfed_protocol::{Classification, Day, ObjectType, RecordKind, RegionId, Severity};
+use credfed_protocol::{Day, ObjectType, RegionId};
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::client::legacy::Client;
@@ -43,24 +44,12 @@ fn now() -> u64 {
 
 fn record(key: &SecretKey, region: &RegionId, subject: &str, signed_at: u64) -> Vec<u8> {
     let record = RecordContent {
-        kind: RecordKind::AdministrativePenalty,
-        subject: Subject::Uscc(subject.parse().unwrap()),
-        subject_name: Some("信阳某商贸有限公司".into()),
-        authority: "信阳市市场监督管理局".into(),
-        decision_no: "信市监罚〔2026〕15号".into(),
-        legal_basis: "《中华人民共和国食品安全法》第一百二十四条".into(),
         facts: Some("销售不符合食品安全标准的食品，货值金额较小。".into()),
-        severity: Some(Severity::General),
-        sector: "market_regulation".into(),
-        decided_on: Day::from_unix_china(signed_at).add_days(-3),
-        classification: Classification::Public,
-        published_on: None,
-        penalty_types: vec!["fine".into()],
-        not_repairable: false,
-        valid_until: None,
-        grade: None,
-        grade_scheme: None,
-        repair_notice: None,
+        ..penalty(
+            Subject::Uscc(subject.parse().unwrap()),
+            "信市监罚〔2026〕15号".into(),
+            Day::from_unix_china(signed_at).add_days(-3),
+        )
     };
     Body::Record(RecordBody { region: region.clone(), signed_at, nonce: Nonce::random(&mut OsRng), record })
         .sign(key)

@@ -230,24 +230,18 @@ pub fn record_envelope(
 ) -> Vec<u8> {
     use credfed_protocol::objects::{Body, Nonce, RecordBody, RecordContent, Subject};
     let record = RecordContent {
-        kind: credfed_protocol::RecordKind::AdministrativePenalty,
-        subject: Subject::Uscc(uscc.parse().expect("valid USCC")),
         subject_name: Some("某环保科技有限公司".into()),
         authority: "某市生态环境局".into(),
-        decision_no: "环罚〔2026〕1号".into(),
         legal_basis: "《中华人民共和国大气污染防治法》第一百零八条".into(),
         facts: Some(facts.into()),
-        severity: Some(credfed_protocol::Severity::General),
         sector: "ecology_environment".into(),
-        decided_on: days_ago(30),
         classification,
-        published_on: None,
         penalty_types: Vec::new(),
-        not_repairable: false,
-        valid_until: None,
-        grade: None,
-        grade_scheme: None,
-        repair_notice: None,
+        ..credfed_protocol::bundle::sample::penalty(
+            Subject::Uscc(uscc.parse().expect("valid USCC")),
+            "环罚〔2026〕1号".into(),
+            days_ago(30),
+        )
     };
     let region = region.parse().expect("valid region");
     Body::Record(RecordBody { region, signed_at: now(), nonce: Nonce::random(&mut rand_core::OsRng), record })

@@ -8,9 +8,10 @@ use bytes::Bytes;
 use credfed_node::config::NodeConfig;
 use credfed_node::init::{init, read_access, Access, InitOptions};
 use credfed_node::RunningNode;
+use credfed_protocol::bundle::sample;
 use credfed_protocol::keys::SecretKey;
 use credfed_protocol::objects::{Body, Nonce, RecordBody, RecordContent, Subject};
-use credfed_protocol::{Classification, Day, RecordKind, RegionId, Severity};
+use credfed_protocol::{Day, RegionId};
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -144,24 +145,11 @@ pub fn penalty(uscc: &str, decided_on: &str, severity: &str) -> Value {
 /// A signed record envelope (as a platform that signs itself would post it).
 pub fn signed_record(key: &SecretKey, region: &str, uscc: &str, decided_on: Day, now: u64) -> Vec<u8> {
     let record = RecordContent {
-        kind: RecordKind::AdministrativePenalty,
-        subject: Subject::Uscc(uscc.parse().unwrap()),
         subject_name: Some("某公司".into()),
-        authority: "信阳市市场监督管理局".into(),
-        decision_no: "信市监罚〔2026〕1号".into(),
         legal_basis: "某法".into(),
         facts: None,
-        severity: Some(Severity::General),
-        sector: "market_regulation".into(),
-        decided_on,
-        classification: Classification::Public,
-        published_on: None,
         penalty_types: Vec::new(),
-        not_repairable: false,
-        valid_until: None,
-        grade: None,
-        grade_scheme: None,
-        repair_notice: None,
+        ..sample::penalty(Subject::Uscc(uscc.parse().unwrap()), "信市监罚〔2026〕1号".into(), decided_on)
     };
     let region: RegionId = region.parse().unwrap();
     Body::Record(RecordBody { region, signed_at: now, nonce: Nonce::random(&mut OsRng), record }).sign(key).encode()

@@ -37,6 +37,32 @@ pub fn sample_key(label: &str) -> SecretKey {
     SecretKey::from_bytes(&Sha256::digest(label.as_bytes())).expect("32 bytes")
 }
 
+/// A public, general administrative penalty of Xinyang's market regulator (food safety, a fine)
+/// about `subject`: the record content samples, tests and benches start from (override fields
+/// with struct update syntax).
+pub fn penalty(subject: Subject, decision_no: String, decided_on: Day) -> RecordContent {
+    RecordContent {
+        kind: RecordKind::AdministrativePenalty,
+        subject,
+        subject_name: Some("信阳某商贸有限公司".into()),
+        authority: "信阳市市场监督管理局".into(),
+        decision_no,
+        legal_basis: "《中华人民共和国食品安全法》第一百二十四条".into(),
+        facts: Some("销售超过保质期的食品".into()),
+        severity: Some(Severity::General),
+        sector: "market_regulation".into(),
+        decided_on,
+        classification: Classification::Public,
+        published_on: None,
+        penalty_types: vec!["fine".into()],
+        not_repairable: false,
+        valid_until: None,
+        grade: None,
+        grade_scheme: None,
+        repair_notice: None,
+    }
+}
+
 fn region(s: &str) -> RegionId {
     s.parse().expect("valid region")
 }
@@ -125,26 +151,11 @@ impl SampleLog {
             region: region(reg),
             signed_at,
             nonce,
-            record: RecordContent {
-                kind: RecordKind::AdministrativePenalty,
-                subject: Subject::Uscc(sample_uscc()),
-                subject_name: Some("信阳某商贸有限公司".into()),
-                authority: "信阳市市场监督管理局".into(),
-                decision_no: format!("信市监罚〔2026〕{}号", self.counter),
-                legal_basis: "《中华人民共和国食品安全法》第一百二十四条".into(),
-                facts: Some("销售超过保质期的食品".into()),
-                severity: Some(Severity::General),
-                sector: "market_regulation".into(),
-                decided_on: Day::from_ymd(2026, 9, 1).expect("valid day"),
-                classification: Classification::Public,
-                published_on: None,
-                penalty_types: vec!["fine".into()],
-                not_repairable: false,
-                valid_until: None,
-                grade: None,
-                grade_scheme: None,
-                repair_notice: None,
-            },
+            record: penalty(
+                Subject::Uscc(sample_uscc()),
+                format!("信市监罚〔2026〕{}号", self.counter),
+                Day::from_ymd(2026, 9, 1).expect("valid day"),
+            ),
         })
     }
 

@@ -7,24 +7,14 @@ fn sample_bodies() -> Vec<Vec<u8>> {
     let region: RegionId = "xinyang".parse().unwrap();
     let nonce = Nonce::from_bytes(&[7; 16]).unwrap();
     let record = RecordContent {
-        kind: RecordKind::AdministrativePenalty,
-        subject: Subject::Uscc("91310110666007217T".parse().unwrap()),
         subject_name: Some("某公司".into()),
-        authority: "信阳市市场监督管理局".into(),
-        decision_no: "信市监罚〔2026〕15号".into(),
         legal_basis: "《食品安全法》".into(),
         facts: Some("x".into()),
-        severity: Some(Severity::General),
-        sector: "market_regulation".into(),
-        decided_on: "2026-01-05".parse().unwrap(),
-        classification: Classification::Public,
-        published_on: None,
-        penalty_types: vec!["fine".into()],
-        not_repairable: false,
-        valid_until: None,
-        grade: None,
-        grade_scheme: None,
-        repair_notice: None,
+        ..crate::bundle::sample::penalty(
+            Subject::Uscc("91310110666007217T".parse().unwrap()),
+            "信市监罚〔2026〕15号".into(),
+            "2026-01-05".parse().unwrap(),
+        )
     };
     vec![
         Body::Record(RecordBody { region: region.clone(), signed_at: 1_767_578_400, nonce: nonce.clone(), record })

@@ -43,24 +43,12 @@ pub fn penalty(region_id: &str, uscc: &str, severity: Severity, decided_on: &str
         signed_at: 1_790_000_000,
         nonce: nonce(n),
         record: RecordContent {
-            kind: RecordKind::AdministrativePenalty,
-            subject: Subject::Uscc(uscc.parse().unwrap()),
-            subject_name: Some("信阳某商贸有限公司".into()),
-            authority: "信阳市市场监督管理局".into(),
-            decision_no: format!("信市监罚〔2026〕{n}号"),
-            legal_basis: "《中华人民共和国食品安全法》第一百二十四条".into(),
-            facts: Some("销售超过保质期的食品".into()),
             severity: Some(severity),
-            sector: "market_regulation".into(),
-            decided_on: day(decided_on),
-            classification: Classification::Public,
-            published_on: None,
-            penalty_types: vec!["fine".into()],
-            not_repairable: false,
-            valid_until: None,
-            grade: None,
-            grade_scheme: None,
-            repair_notice: None,
+            ..credfed_protocol::bundle::sample::penalty(
+                Subject::Uscc(uscc.parse().unwrap()),
+                format!("信市监罚〔2026〕{n}号"),
+                day(decided_on),
+            )
         },
     }
 }
