@@ -44,6 +44,36 @@ fn damaged_log_is_store_corrupt() {
     }
 }
 
+/// sled itself only warns when `conf` fails its checksum, rewrites a short one and calls a
+/// non-UTF-8 one "created by sled < 0.29"; the node refuses every damaged `conf`.
+#[test]
+fn damaged_sled_conf_is_store_corrupt() {
+    let tmp = tempfile::tempdir().unwrap();
+    init_region(tmp.path(), "xinyang", "127.0.0.1:0");
+    let conf = tmp.path().join("store/conf");
+    let good = std::fs::read(&conf).unwrap();
+    let mut damaged: Vec<(String, Vec<u8>)> = (0..good.len())
+        .map(|i| {
+            let mut b = good.clone();
+            b[i] ^= 0x80;
+            (format!("byte {i} flipped"), b)
+        })
+        .collect();
+    damaged.push(("truncated to 8 bytes".into(), good[..8].to_vec()));
+    damaged.push(("empty".into(), Vec::new()));
+    for (what, bytes) in damaged {
+        std::fs::write(&conf, &bytes).unwrap();
+        let (code, err) = run(tmp.path());
+        assert_eq!(code, 2, "conf {what}: {err}");
+        assert!(err.contains("store_corrupt") && err.contains("conf"), "conf {what}: {err}");
+        assert_eq!(std::fs::read(&conf).unwrap(), bytes, "conf {what}: the refused store was changed");
+    }
+    std::fs::remove_file(&conf).unwrap();
+    let (code, err) = run(tmp.path());
+    assert!(code == 2 && err.contains("store_corrupt"), "conf missing: {err}");
+    assert!(!conf.exists(), "a missing conf is not recreated");
+}
+
 #[test]
 fn unknown_config_key_is_named() {
     let tmp = tempfile::tempdir().unwrap();

@@ -55,6 +55,22 @@ fn io(e: sled::Error) -> StoreError {
     }
 }
 
+/// sled keeps its storage parameters in `conf`, text followed by a CRC32 (little endian). At
+/// open it only warns on a checksum mismatch, treats a file of ≤ 8 bytes as absent (and
+/// rewrites it), and reports a non-UTF-8 one as "created by sled < 0.29". A damaged `conf` is
+/// damage to the store: refuse it as `store_corrupt` before sled guesses.
+fn check_sled_conf(dir: &Path) -> Result<(), StoreError> {
+    let path = dir.join("conf");
+    let bytes = std::fs::read(&path).map_err(|e| StoreError::Corrupt(format!("{}: {e}", path.display())))?;
+    let Some((text, crc)) = bytes.split_last_chunk::<4>().filter(|(text, _)| text.len() > 4) else {
+        return Err(StoreError::Corrupt(format!("{} is truncated ({} bytes)", path.display(), bytes.len())));
+    };
+    if crc32fast::hash(text) != u32::from_le_bytes(*crc) {
+        return Err(StoreError::Corrupt(format!("{}: checksum mismatch", path.display())));
+    }
+    Ok(())
+}
+
 impl SledStore {
     /// Opens (or with `create`, creates) the store in `dir` and checks it.
     ///
@@ -66,12 +82,26 @@ impl SledStore {
         if !exists && !opts.create {
             return Err(StoreError::Open(format!("no store at {} (run `credfed-node init` first)", dir.display())));
         }
+        if exists {
+            check_sled_conf(dir)?;
+        }
         let cfg = sled::Config::new().path(dir).cache_capacity(opts.cache_bytes).flush_every_ms(None);
         let opened = catch_unwind(AssertUnwindSafe(|| cfg.open()));
         let db = match opened {
             Ok(Ok(db)) => db,
             Ok(Err(sled::Error::Corruption { at, bt: _ })) => {
                 return Err(StoreError::Corrupt(format!("sled reports corruption at {at:?} in {}", dir.display())))
+            }
+            // sled reads a log that lies about itself (lengths past the end, undecodable
+            // headers) as I/O or "bug" errors; in a store that exists that is damage too.
+            Ok(Err(e @ sled::Error::ReportableBug(_))) if exists => {
+                return Err(StoreError::Corrupt(format!("{}: {e}", dir.display())))
+            }
+            Ok(Err(sled::Error::Io(e)))
+                if exists
+                    && matches!(e.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData) =>
+            {
+                return Err(StoreError::Corrupt(format!("{}: {e}", dir.display())))
             }
             Ok(Err(e)) => return Err(StoreError::Open(format!("{}: {e}", dir.display()))),
             Err(_) => return Err(StoreError::Corrupt(format!("sled panicked while recovering {}", dir.display()))),
