@@ -8,12 +8,14 @@
 //! | `serve.rs` | answering peers' sync requests: heads, feed ranges, objects by id — the entitlement check runs on every answer |
 //! | `sync.rs` | the driver task: gossip of own objects, anti-entropy on connect and every tick, missing bodies, redials |
 //! | `witness.rs` | cosigning peers' checkpoints after a consistency check, collecting cosignatures for ours |
+//! | `compare.rs` | witnesses comparing the checkpoints they cosigned (split views across witnesses) |
 //!
 //! Received objects enter through the same ingest pipeline as HTTP submissions, with their
 //! origin's signed feed entry; entries are applied strictly in feed order (a gap is fetched by
 //! anti-entropy before later entries apply).
 
 mod app;
+mod compare;
 pub mod receipts;
 mod serve;
 mod sync;

@@ -21,6 +21,8 @@ pub const MAX_GOSSIP_LEN: usize = MAX_ENVELOPE_LEN + MAX_FEED_ENTRY_LEN + 256;
 pub const MAX_RANGE: u64 = 128;
 /// Most ids in one object request.
 pub const MAX_IDS: usize = 128;
+/// Most notes in one `witnessed` answer.
+pub const MAX_WITNESSED: usize = 256;
 /// Largest sync request.
 pub const MAX_REQUEST_LEN: usize = 64 * 1024;
 /// Largest sync response.
@@ -83,6 +85,19 @@ pub enum SyncRequest {
     },
     /// The peer's latest signed checkpoint with its cosignatures.
     Checkpoint,
+    /// The checkpoints of other nodes' audit logs the peer last cosigned, one signed note per
+    /// log, so that witnesses can compare what each was shown (split view, RELIABILITY F5).
+    Witnessed,
+    /// A consistency proof between two sizes of the peer's own audit log `log` (its checkpoint
+    /// origin line), for a witness comparing two checkpoints of that log it holds.
+    Consistency {
+        /// The log's checkpoint origin line.
+        log: String,
+        /// The smaller size.
+        from: u64,
+        /// The larger size.
+        to: u64,
+    },
 }
 
 /// Request-response answers.
@@ -116,6 +131,17 @@ pub enum SyncResponse {
     Checkpoint {
         /// Note text.
         note: String,
+    },
+    /// The latest checkpoint note cosigned per log (signed by the log's node, without
+    /// cosignatures).
+    Witnessed {
+        /// Signed notes, at most [`MAX_WITNESSED`].
+        notes: Vec<String>,
+    },
+    /// An RFC 9162 consistency proof (hashes).
+    Consistency {
+        /// Proof hashes.
+        proof: Vec<ByteBuf>,
     },
     /// Refusal with a stable code.
     Error {
@@ -155,6 +181,10 @@ pub fn decode_request(bytes: &[u8]) -> Result<SyncRequest, CborError> {
         SyncRequest::Objects { ids } if ids.len() > MAX_IDS => {
             Err(CborError::Shape { what: "sync request", detail: format!("{} ids, limit {MAX_IDS}", ids.len()) })
         }
+        SyncRequest::Consistency { from, to, .. } if from > to => Err(CborError::Shape {
+            what: "sync request",
+            detail: format!("consistency from size {from} to the smaller size {to}"),
+        }),
         _ => Ok(req),
     }
 }
@@ -178,17 +208,36 @@ mod tests {
             SyncRequest::Range { origin: "luan".parse().unwrap(), from: 1, to: 128 },
             SyncRequest::Objects { ids: vec![ObjectId([1; 32])] },
             SyncRequest::Checkpoint,
+            SyncRequest::Witnessed,
+            SyncRequest::Consistency { log: "credfed/luan/audit".into(), from: 3, to: 9 },
         ];
         for r in reqs {
             assert_eq!(decode_request(&encode(&r)).unwrap(), r);
         }
         let too_long = SyncRequest::Range { origin: "luan".parse().unwrap(), from: 1, to: 129 };
         assert!(decode_request(&encode(&too_long)).is_err());
+        let backwards = SyncRequest::Consistency { log: "credfed/luan/audit".into(), from: 9, to: 3 };
+        assert!(decode_request(&encode(&backwards)).is_err());
         let zero = SyncRequest::Range { origin: "luan".parse().unwrap(), from: 0, to: 3 };
         assert!(decode_request(&encode(&zero)).is_err());
         assert!(matches!(decode_gossip(&vec![0u8; MAX_GOSSIP_LEN + 1]), Err(CborError::TooLarge { .. })));
         let resp =
             SyncResponse::Entries { items: vec![FeedItem { entry: ByteBuf(vec![1]), envelope: None, withheld: true }] };
         assert_eq!(decode_response(&encode(&resp)).unwrap(), resp);
+        let resp = SyncResponse::Witnessed { notes: vec!["credfed/luan/audit\n1\n…\n".into()] };
+        assert_eq!(decode_response(&encode(&resp)).unwrap(), resp);
+        let resp = SyncResponse::Consistency { proof: vec![ByteBuf(vec![7; 32])] };
+        assert_eq!(decode_response(&encode(&resp)).unwrap(), resp);
+    }
+
+    /// The CBOR of the witness-comparison messages (docs/PROTOCOL.md §7.3).
+    #[test]
+    fn witness_messages_encode_as_documented() {
+        assert_eq!(hex::encode(encode(&SyncRequest::Witnessed)), "697769746e6573736564");
+        let c = SyncRequest::Consistency { log: "credfed/luan/audit".into(), from: 3, to: 9 };
+        assert_eq!(
+            hex::encode(encode(&c)),
+            "a16b636f6e73697374656e6379a362746f09636c6f6772637265646665642f6c75616e2f61756469746466726f6d03"
+        );
     }
 }

@@ -56,6 +56,8 @@ pub fn handle(ingest: &Ingest, region: RegionId, from_key: Option<PublicKey>, re
                 StoreError::Io(e.to_string())
             })
         }
+        SyncRequest::Witnessed => super::compare::witnessed(&*st.store),
+        SyncRequest::Consistency { log, from, to } => Ok(super::compare::prove(ingest, &log, from, to)),
         SyncRequest::Cosign { checkpoint, proof, from_size } => match from_key {
             Some(k) => Ok(witness::cosign(ingest, &region, &k, &checkpoint, &proof, from_size)),
             None => Ok(error("bad_peer", "peer id is not an ed25519 node key")),

@@ -7,7 +7,8 @@
 //!   fetched in feed order from any peer that has them (relays allowed), bodies withheld by a
 //!   relay asked for again from their origin;
 //! * equivocation proofs learned from peers are verified and kept;
-//! * bootstrap peers that dropped are redialled; witnesses are asked to cosign.
+//! * bootstrap peers that dropped are redialled; witnesses are asked to cosign, and compare
+//!   what they cosigned (split views).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -22,7 +23,7 @@ use credfed_protocol::RegionId;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::app::NodeApp;
-use super::witness;
+use super::{compare, witness};
 use crate::ingest::{ErrorClass, Ingest, IngestError};
 use crate::metrics::Metrics;
 use crate::store::{FedNs, MetaWrite};
@@ -47,11 +48,12 @@ pub(super) struct Driver {
     app: Arc<NodeApp>,
     peers: HashMap<PeerId, RegionId>,
     busy: Arc<Mutex<HashSet<PeerId>>>,
+    proven: compare::Proven,
 }
 
 impl Driver {
     pub(super) fn new(ingest: Ingest, net: NetHandle, bootstrap: Vec<Multiaddr>, app: Arc<NodeApp>) -> Driver {
-        Driver { ingest, net, bootstrap, app, peers: HashMap::new(), busy: Arc::default() }
+        Driver { ingest, net, bootstrap, app, peers: HashMap::new(), busy: Arc::default(), proven: Arc::default() }
     }
 
     pub(super) async fn run(mut self, mut events: mpsc::Receiver<NetEvent>) {
@@ -96,6 +98,7 @@ impl Driver {
                 self.publish_peers();
                 self.sync_peer(peer, region.clone());
                 let (ingest, net) = (self.ingest.clone(), self.net.clone());
+                self.compare_with(peer, region.clone());
                 tokio::spawn(async move { witness::collect(&ingest, &net, peer, &region, true).await });
             }
             NetEvent::PeerDisconnected { peer } | NetEvent::AdmissionRevoked { peer } => {
@@ -107,6 +110,7 @@ impl Driver {
                 self.sync_all();
                 for (peer, region) in self.peers.clone() {
                     let (ingest, net) = (self.ingest.clone(), self.net.clone());
+                    self.compare_with(peer, region.clone());
                     tokio::spawn(async move { witness::collect(&ingest, &net, peer, &region, false).await });
                 }
             }
@@ -115,6 +119,13 @@ impl Driver {
             }
             _ => {}
         }
+    }
+
+    /// Spawns one comparison of what `peer` and this node cosigned (split views).
+    fn compare_with(&self, peer: PeerId, region: RegionId) {
+        let (ingest, net, proven) = (self.ingest.clone(), self.net.clone(), self.proven.clone());
+        let origins: Vec<(PeerId, RegionId)> = self.peers.iter().map(|(p, r)| (*p, r.clone())).collect();
+        tokio::spawn(async move { compare::compare(&ingest, &net, peer, &region, &origins, &proven).await });
     }
 
     fn publish_peers(&self) {

@@ -20,12 +20,24 @@ use serde::{Deserialize, Serialize};
 use crate::ingest::Ingest;
 use crate::store::{FedNs, MetaWrite, Store, StoreError};
 
-/// What a witness remembers of one origin.
+/// What a witness remembers of one log: the last checkpoint it cosigned.
 #[derive(Clone, Debug, Serialize, Deserialize)]
-struct WitnessState {
-    size: u64,
-    root: ByteBuf,
-    note: String,
+pub(super) struct WitnessState {
+    /// Its size.
+    pub(super) size: u64,
+    /// Its root.
+    pub(super) root: ByteBuf,
+    /// The note as the log's node signed it.
+    pub(super) note: String,
+}
+
+/// The witness state of `log` (a checkpoint origin line), if this node cosigned it.
+///
+/// # Errors
+/// [`StoreError`].
+pub(super) fn witness_state(store: &dyn Store, log: &str) -> Result<Option<WitnessState>, StoreError> {
+    let key = log.as_bytes();
+    Ok(store.fed_scan(FedNs::Witness, key, 1)?.into_iter().find(|(k, _)| k == key).and_then(|(_, v)| dec(&v)))
 }
 
 /// Evidence that an origin showed two inconsistent checkpoints.
@@ -76,8 +88,8 @@ pub fn cosign(
         return refuse("bad_checkpoint", format!("origin {:?} is not an audit log of {region}", cp.origin));
     }
     let log = cp.origin.as_bytes().to_vec();
-    let prev: Option<WitnessState> = match st.store.fed_scan(FedNs::Witness, &log, 1) {
-        Ok(v) => v.into_iter().find(|(k, _)| *k == log).and_then(|(_, v)| dec(&v)),
+    let prev = match witness_state(&*st.store, &cp.origin) {
+        Ok(p) => p,
         Err(e) => return refuse("storage_unavailable", e.to_string()),
     };
     let (old_size, old_root) = match &prev {
