@@ -147,7 +147,7 @@ fn tokens_peers_records_subject_feeds_compliance() {
     let v = json(ok(&n.admin(p, Some("audit"), &["--json", "feeds"])));
     assert_eq!(v["heads"][0]["origin"], "xinyang");
     assert!(v["heads"][0]["seq"].as_u64().unwrap() >= 4, "{v}");
-    assert!(stdout(ok(&n.admin(p, Some("audit"), &["feeds"]))).contains("no equivocation proofs"));
+    assert!(stdout(ok(&n.admin(p, Some("audit"), &["feeds"]))).contains("no equivocation proofs\nno split views"));
     let o = ok(&n.admin(p, Some("audit"), &["compliance"])).clone();
     assert!(stdout(&o).contains("administrative_penalty"), "{}", stdout(&o));
 

@@ -192,8 +192,17 @@ pub fn inclusion(state: &State, index: u64, size: u64) -> Result<(Vec<Hash>, Has
 /// # Errors
 /// [`AuditError::Range`] for bad parameters.
 pub fn consistency(state: &State, from: u64, to: u64) -> Result<(Vec<Hash>, Hash, Hash), AuditError> {
+    let proof = consistency_proof(state, from, to)?;
+    Ok((proof, root_at(state, from)?, root_at(state, to)?))
+}
+
+/// Only the consistency proof from `from` to `to` leaves (for peers, who hold both roots
+/// signed already).
+///
+/// # Errors
+/// [`AuditError::Range`] for bad parameters.
+pub fn consistency_proof(state: &State, from: u64, to: u64) -> Result<Vec<Hash>, AuditError> {
     check_size(state, to)?;
     let store = &*state.store;
-    let proof = try_consistency_proof_by(from, to, |i| leaf(store, i).map(|l| l.hash))?;
-    Ok((proof, root_at(state, from)?, root_at(state, to)?))
+    Ok(try_consistency_proof_by(from, to, |i| leaf(store, i).map(|l| l.hash))?)
 }

@@ -183,6 +183,18 @@ pub fn feeds(ctx: &Ctx) -> CliResult {
         } else {
             s.push_str("no equivocation proofs\n");
         }
+        let split = v["split_views"].as_array().map(Vec::as_slice).unwrap_or_default();
+        if split.is_empty() {
+            s.push_str("no split views\n");
+        } else {
+            s.push_str(&format!(
+                "!! {} SPLIT VIEW(S): a node signed checkpoints of its audit log that contradict each other\n",
+                split.len()
+            ));
+            for e in split {
+                s.push_str(&format!("   {}: {}\n", plain(&e["region"]), plain(&e["reason"])));
+            }
+        }
         s
     });
     Ok(())

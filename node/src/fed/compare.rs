@@ -57,10 +57,8 @@ pub(super) fn prove(ingest: &Ingest, log: &str, from: u64, to: u64) -> SyncRespo
         let message = format!("{log:?} is not this node's audit log (it is {ours:?})");
         return SyncResponse::Error { code: "unknown_log".into(), message };
     }
-    match crate::audit::consistency(st, from, to) {
-        Ok((proof, _, _)) => {
-            SyncResponse::Consistency { proof: proof.into_iter().map(|h| ByteBuf(h.to_vec())).collect() }
-        }
+    match crate::audit::consistency_proof(st, from, to) {
+        Ok(proof) => SyncResponse::Consistency { proof: proof.into_iter().map(|h| ByteBuf(h.to_vec())).collect() },
         Err(e) => SyncResponse::Error { code: "size_out_of_range".into(), message: e.to_string() },
     }
 }

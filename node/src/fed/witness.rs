@@ -151,8 +151,8 @@ pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Re
         return;
     }
     for _ in 0..2 {
-        let proof = match crate::audit::consistency(st, from, cp.size) {
-            Ok((p, _, _)) => p.into_iter().map(|h| ByteBuf(h.to_vec())).collect(),
+        let proof = match crate::audit::consistency_proof(st, from, cp.size) {
+            Ok(p) => p.into_iter().map(|h| ByteBuf(h.to_vec())).collect(),
             Err(_) => Vec::new(),
         };
         let req = SyncRequest::Cosign { checkpoint: cp.note.clone(), proof, from_size: from };
