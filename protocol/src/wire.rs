@@ -21,6 +21,8 @@ pub const MAX_GOSSIP_LEN: usize = MAX_ENVELOPE_LEN + MAX_FEED_ENTRY_LEN + 256;
 pub const MAX_RANGE: u64 = 128;
 /// Most ids in one object request.
 pub const MAX_IDS: usize = 128;
+/// Most entries in one `tips` answer.
+pub const MAX_TIPS: usize = 1024;
 /// Most notes in one `witnessed` answer.
 pub const MAX_WITNESSED: usize = 256;
 /// Largest sync request.
@@ -85,6 +87,9 @@ pub enum SyncRequest {
     },
     /// The peer's latest signed checkpoint with its cosignatures.
     Checkpoint,
+    /// The signed head entry of every feed the peer holds, so that two nodes at the same head
+    /// see whether they hold the same entry there (equivocation, RELIABILITY F8).
+    Tips,
     /// The checkpoints of other nodes' audit logs the peer last cosigned, one signed note per
     /// log, so that witnesses can compare what each was shown (split view, RELIABILITY F5).
     Witnessed,
@@ -131,6 +136,11 @@ pub enum SyncResponse {
     Checkpoint {
         /// Note text.
         note: String,
+    },
+    /// The signed head entry per origin.
+    Tips {
+        /// Signed feed entries, at most [`MAX_TIPS`].
+        entries: Vec<ByteBuf>,
     },
     /// The latest checkpoint note cosigned per log (signed by the log's node, without
     /// cosignatures).
@@ -208,6 +218,7 @@ mod tests {
             SyncRequest::Range { origin: "luan".parse().unwrap(), from: 1, to: 128 },
             SyncRequest::Objects { ids: vec![ObjectId([1; 32])] },
             SyncRequest::Checkpoint,
+            SyncRequest::Tips,
             SyncRequest::Witnessed,
             SyncRequest::Consistency { log: "credfed/luan/audit".into(), from: 3, to: 9 },
         ];
@@ -232,8 +243,11 @@ mod tests {
 
     /// The CBOR of the witness-comparison messages (docs/PROTOCOL.md §7.3).
     #[test]
-    fn witness_messages_encode_as_documented() {
+    fn newer_messages_encode_as_documented() {
         assert_eq!(hex::encode(encode(&SyncRequest::Witnessed)), "697769746e6573736564");
+        assert_eq!(hex::encode(encode(&SyncRequest::Tips)), "6474697073");
+        let tips = SyncResponse::Tips { entries: vec![ByteBuf(vec![1, 2])] };
+        assert_eq!(hex::encode(encode(&tips)), "a16474697073a167656e747269657381420102");
         let c = SyncRequest::Consistency { log: "credfed/luan/audit".into(), from: 3, to: 9 };
         assert_eq!(
             hex::encode(encode(&c)),

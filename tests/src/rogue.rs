@@ -24,6 +24,8 @@ pub struct ScriptedApp {
     pub heads: Mutex<BTreeMap<RegionId, u64>>,
     /// Feed items it serves on `Range`, by `(origin, seq)`.
     pub items: Mutex<BTreeMap<(RegionId, u64), FeedItem>>,
+    /// Feed items served to one peer only, in place of `items` (to equivocate).
+    pub items_for: Mutex<HashMap<PeerId, BTreeMap<(RegionId, u64), FeedItem>>>,
     /// Envelopes it serves on `Objects`.
     pub objects: Mutex<HashMap<ObjectId, Vec<u8>>>,
     /// Requests received: `(peer, request)`.
@@ -42,6 +44,15 @@ impl ScriptedApp {
     pub fn serve(&self, origin: &RegionId, seq: u64, entry: Vec<u8>, envelope: Option<Vec<u8>>) {
         let item = FeedItem { entry: ByteBuf(entry), withheld: envelope.is_none(), envelope: envelope.map(ByteBuf) };
         self.items.lock().expect("lock").insert((origin.clone(), seq), item);
+        let mut h = self.heads.lock().expect("lock");
+        let e = h.entry(origin.clone()).or_insert(0);
+        *e = (*e).max(seq);
+    }
+
+    /// Serves `entry` (body withheld) at `(origin, seq)` to `peer` only, and claims it as head.
+    pub fn serve_to(&self, peer: PeerId, origin: &RegionId, seq: u64, entry: Vec<u8>) {
+        let item = FeedItem { entry: ByteBuf(entry), withheld: true, envelope: None };
+        self.items_for.lock().expect("lock").entry(peer).or_default().insert((origin.clone(), seq), item);
         let mut h = self.heads.lock().expect("lock");
         let e = h.entry(origin.clone()).or_insert(0);
         *e = (*e).max(seq);
@@ -77,9 +88,11 @@ impl NetApp for ScriptedApp {
                 SyncRequest::Heads => {
                     SyncResponse::Heads { heads: self.heads.lock().expect("lock").clone(), equivocations: Vec::new() }
                 }
-                SyncRequest::Range { origin, from, to } => {
+                SyncRequest::Range { origin, from: lo, to } => {
+                    let own = self.items_for.lock().expect("lock").get(&from).cloned();
                     let items = self.items.lock().expect("lock");
-                    let list = items.range((origin.clone(), from)..=(origin, to)).map(|(_, v)| v.clone()).collect();
+                    let items = own.as_ref().unwrap_or(&items);
+                    let list = items.range((origin.clone(), lo)..=(origin, to)).map(|(_, v)| v.clone()).collect();
                     SyncResponse::Entries { items: list }
                 }
                 SyncRequest::Objects { ids } => {

@@ -10,7 +10,7 @@ use credfed_protocol::cbor::ByteBuf;
 use credfed_protocol::envelope::ObjectId;
 use credfed_protocol::feed::SignedFeedEntry;
 use credfed_protocol::keys::PublicKey;
-use credfed_protocol::wire::{FeedItem, SyncRequest, SyncResponse, MAX_RANGE};
+use credfed_protocol::wire::{FeedItem, SyncRequest, SyncResponse, MAX_RANGE, MAX_TIPS};
 use credfed_protocol::{Classification, RegionId};
 
 use super::witness;
@@ -56,6 +56,7 @@ pub fn handle(ingest: &Ingest, region: RegionId, from_key: Option<PublicKey>, re
                 StoreError::Io(e.to_string())
             })
         }
+        SyncRequest::Tips => tips(st),
         SyncRequest::Witnessed => super::compare::witnessed(&*st.store),
         SyncRequest::Consistency { log, from, to } => Ok(super::compare::prove(ingest, &log, from, to)),
         SyncRequest::Cosign { checkpoint, proof, from_size } => match from_key {
@@ -69,6 +70,16 @@ pub fn handle(ingest: &Ingest, region: RegionId, from_key: Option<PublicKey>, re
 fn heads(st: &State) -> Result<SyncResponse, StoreError> {
     let heads: BTreeMap<RegionId, u64> = st.store.feed_heads()?.into_iter().map(|h| (h.origin, h.seq)).collect();
     Ok(SyncResponse::Heads { heads, equivocations: super::equivocations(&*st.store)? })
+}
+
+fn tips(st: &State) -> Result<SyncResponse, StoreError> {
+    let mut entries = Vec::new();
+    for h in st.store.feed_heads()?.into_iter().filter(|h| h.seq > 0).take(MAX_TIPS) {
+        if let Some((_, bytes)) = st.store.feed_range(&h.origin, h.seq, h.seq)?.into_iter().next() {
+            entries.push(ByteBuf(bytes));
+        }
+    }
+    Ok(SyncResponse::Tips { entries })
 }
 
 fn range(

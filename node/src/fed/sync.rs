@@ -6,7 +6,8 @@
 //! * **anti-entropy** on every connection and every tick: heads are exchanged, missing ranges
 //!   fetched in feed order from any peer that has them (relays allowed), bodies withheld by a
 //!   relay asked for again from their origin;
-//! * equivocation proofs learned from peers are verified and kept;
+//! * feed tips are compared on every round (equal heads may still hide two different entries);
+//!   equivocation proofs found or learned from peers are verified and kept;
 //! * bootstrap peers that dropped are redialled; witnesses are asked to cosign, and compare
 //!   what they cosigned (split views).
 
@@ -18,7 +19,7 @@ use credfed_protocol::audit::Source;
 use credfed_protocol::cbor::ByteBuf;
 use credfed_protocol::envelope::ObjectId;
 use credfed_protocol::feed::{Equivocation, SignedFeedEntry};
-use credfed_protocol::wire::{FeedItem, GossipMessage, SyncRequest, SyncResponse, MAX_IDS, MAX_RANGE};
+use credfed_protocol::wire::{FeedItem, GossipMessage, SyncRequest, SyncResponse, MAX_IDS, MAX_RANGE, MAX_TIPS};
 use credfed_protocol::RegionId;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
@@ -172,6 +173,7 @@ async fn sync_with(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Regi
         return;
     };
     learn_equivocations(ingest, equivocations).await;
+    compare_tips(ingest, net, peer).await;
     let st = ingest.state();
     let mut recovering = st.recovering();
     let (ours, theirs) = (head_of(ingest, &st.region), heads.get(&st.region).copied().unwrap_or(0));
@@ -215,6 +217,46 @@ async fn holds_our_entry(ingest: &Ingest, net: &NetHandle, peer: PeerId, seq: u6
             .is_some_and(|k| k.delegation.role == credfed_protocol::Role::Node)
 }
 
+/// Asks `peer` for its feed tips and checks each one at or below our head against the entry we
+/// hold there: a different one signed by the origin's node is an equivocation, and the writer
+/// keeps the proof (`entries::check`). Equal heads alone say nothing about equal feeds.
+async fn compare_tips(ingest: &Ingest, net: &NetHandle, peer: PeerId) {
+    let Ok(SyncResponse::Tips { entries }) = net.request(peer, SyncRequest::Tips).await else { return };
+    let ing = ingest.clone();
+    let Ok(differing) = tokio::task::spawn_blocking(move || {
+        let store = &ing.state().store;
+        entries
+            .into_iter()
+            .take(MAX_TIPS)
+            .filter_map(|b| SignedFeedEntry::open(&b.0).ok())
+            .filter(|e| {
+                let held =
+                    store.feed_range(&e.entry.origin, e.entry.seq, e.entry.seq).ok().and_then(|v| v.into_iter().next());
+                held.is_some_and(|(_, bytes)| SignedFeedEntry::open(&bytes).is_ok_and(|h| h.hash != e.hash))
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    else {
+        return;
+    };
+    for e in differing {
+        check_entry(ingest, peer, e).await;
+    }
+}
+
+/// Hands one entry of `peer`'s that differs from ours to the writer (which refuses it and, when
+/// its origin's node signed it, keeps the equivocation proof).
+async fn check_entry(ingest: &Ingest, peer: PeerId, e: SignedFeedEntry) {
+    let (origin, seq) = (e.entry.origin.clone(), e.entry.seq);
+    match ingest.entry_only(e).await {
+        Err(err) => {
+            tracing::warn!(%peer, %origin, seq, code = %err.code, "peer holds another entry at a position we hold")
+        }
+        Ok(_) => tracing::debug!(%peer, %origin, seq, "peer's entry accepted"),
+    }
+}
+
 fn head_of(ingest: &Ingest, origin: &RegionId) -> u64 {
     let st = ingest.state();
     st.store.feed_heads().ok().and_then(|h| h.into_iter().find(|h| &h.origin == origin)).map_or(0, |h| h.seq)
@@ -249,6 +291,16 @@ async fn fetch_feed(ingest: &Ingest, net: &NetHandle, peer: PeerId, origin: &Reg
                 Err(e) => Err(e),
             };
             if let Err(e) = &r {
+                if e.code == "feed_broken_chain" && seq > 1 {
+                    // The peer's history forks below: its entry before this one is the other
+                    // half of an equivocation proof.
+                    let req = SyncRequest::Range { origin: origin.clone(), from: seq - 1, to: seq - 1 };
+                    if let Ok(SyncResponse::Entries { items }) = net.request(peer, req).await {
+                        if let Some(theirs) = items.first().and_then(|i| SignedFeedEntry::open(&i.entry.0).ok()) {
+                            check_entry(ingest, peer, theirs).await;
+                        }
+                    }
+                }
                 if STOP_CODES.contains(&e.code.as_str()) {
                     if origin == &st.region {
                         // Only while recovering: our own feed as we hold it and as peers hold
