@@ -14,6 +14,9 @@ use credfed_protocol::keys::{PublicKey, SecretKey};
 use credfed_protocol::RegionId;
 use futures::future::BoxFuture;
 
+/// Feed items by `(origin, seq)`.
+pub type Items = BTreeMap<(RegionId, u64), FeedItem>;
+
 /// A scripted app: admits the keys it is told, ignores gossip, answers sync requests from
 /// its script, and logs what it was asked.
 #[derive(Default)]
@@ -23,9 +26,9 @@ pub struct ScriptedApp {
     /// Heads it claims.
     pub heads: Mutex<BTreeMap<RegionId, u64>>,
     /// Feed items it serves on `Range`, by `(origin, seq)`.
-    pub items: Mutex<BTreeMap<(RegionId, u64), FeedItem>>,
+    pub items: Mutex<Items>,
     /// Feed items served to one peer only, in place of `items` (to equivocate).
-    pub items_for: Mutex<HashMap<PeerId, BTreeMap<(RegionId, u64), FeedItem>>>,
+    pub items_for: Mutex<HashMap<PeerId, Items>>,
     /// Envelopes it serves on `Objects`.
     pub objects: Mutex<HashMap<ObjectId, Vec<u8>>>,
     /// Requests received: `(peer, request)`.
