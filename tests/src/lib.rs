@@ -228,6 +228,21 @@ pub fn record_envelope(
     classification: credfed_protocol::Classification,
     facts: &str,
 ) -> Vec<u8> {
+    record_envelope_at(key, region, uscc, classification, facts, now())
+}
+
+/// [`record_envelope`] claiming to be signed at `signed_at` (Unix seconds).
+///
+/// # Panics
+/// On an invalid region or USCC.
+pub fn record_envelope_at(
+    key: &credfed_protocol::keys::SecretKey,
+    region: &str,
+    uscc: &str,
+    classification: credfed_protocol::Classification,
+    facts: &str,
+    signed_at: u64,
+) -> Vec<u8> {
     use credfed_protocol::objects::{Body, Nonce, RecordBody, RecordContent, Subject};
     let record = RecordContent {
         subject_name: Some("某环保科技有限公司".into()),
@@ -244,7 +259,7 @@ pub fn record_envelope(
         )
     };
     let region = region.parse().expect("valid region");
-    Body::Record(RecordBody { region, signed_at: now(), nonce: Nonce::random(&mut rand_core::OsRng), record })
+    Body::Record(RecordBody { region, signed_at, nonce: Nonce::random(&mut rand_core::OsRng), record })
         .sign(key)
         .encode()
 }

@@ -449,6 +449,44 @@ impl TestNet {
         }
     }
 
+    /// `(code, source kind)` of every `rejected` audit event at `region` (source kind:
+    /// `sync`, `gossip`, `local`…).
+    pub async fn rejections(&self, region: &str) -> Vec<(String, String)> {
+        let events = self.audit_events(region).await.unwrap_or_default();
+        events
+            .iter()
+            .filter_map(|e| {
+                let r = &e["rejected"];
+                let code = r["code"].as_str()?.to_owned();
+                let src = r["source"]
+                    .as_object()?
+                    .keys()
+                    .next()
+                    .cloned()
+                    .or_else(|| r["source"].as_str().map(String::from))?;
+                Some((code, src))
+            })
+            .collect()
+    }
+
+    /// A [`Chain`](crate::rogue::Chain) continuing `origin`'s feed from its head as `at` holds
+    /// it, signed with `key`.
+    ///
+    /// # Errors
+    /// Connection failures, or `at` holding no entry of `origin`.
+    pub async fn chain_after(
+        &self,
+        at: &str,
+        origin: &str,
+        key: credfed_protocol::keys::SecretKey,
+    ) -> anyhow::Result<crate::rogue::Chain> {
+        let h = *self.feeds(at).await?.get(origin).context("no feed of that origin")?;
+        let r = self.get(at, &format!("/v1/feeds/{origin}?from={h}&to={h}"), Some("audit")).await?;
+        let hex_entry = r.json["entries"][0]["entry_hex"].as_str().context("entry in the answer")?;
+        let head = credfed_protocol::feed::SignedFeedEntry::open(&hex::decode(hex_entry)?)?;
+        Ok(crate::rogue::Chain { origin: origin.parse()?, seq: h, prev: head.hash, key })
+    }
+
     /// `PUT /v1/admin/policy` at `region`.
     ///
     /// # Errors

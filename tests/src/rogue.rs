@@ -9,7 +9,8 @@ use std::time::Duration;
 use credfed_net::wire::{FeedItem, GossipMessage, SyncRequest, SyncResponse};
 use credfed_net::{Multiaddr, NetApp, NetConfig, NetEvent, NetHandle, PeerId, Validation};
 use credfed_protocol::cbor::ByteBuf;
-use credfed_protocol::envelope::ObjectId;
+use credfed_protocol::envelope::{Envelope, ObjectId};
+use credfed_protocol::feed::{FeedEntry, SignedFeedEntry};
 use credfed_protocol::keys::{PublicKey, SecretKey};
 use credfed_protocol::RegionId;
 use futures::future::BoxFuture;
@@ -181,5 +182,41 @@ impl Rogue {
                 Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
             }
         }
+    }
+}
+
+/// Builds signed entries continuing an origin's feed (for a rogue holding a node key).
+pub struct Chain {
+    /// The feed's origin.
+    pub origin: RegionId,
+    /// The seq of the last entry built (or held by the victims).
+    pub seq: u64,
+    /// That entry's hash.
+    pub prev: ObjectId,
+    /// The node key that signs.
+    pub key: SecretKey,
+}
+
+impl Chain {
+    /// The next entry naming `envelope`; `advance = false` leaves the chain where it was
+    /// (for entries the receivers will not store).
+    ///
+    /// # Panics
+    /// When `envelope` is not an envelope.
+    pub fn next(&mut self, envelope: &[u8], advance: bool) -> SignedFeedEntry {
+        let id = Envelope::decode(envelope).expect("envelope").id();
+        let e = FeedEntry {
+            origin: self.origin.clone(),
+            seq: self.seq + 1,
+            prev: Some(self.prev),
+            envelope_id: id,
+            published_at: crate::now(),
+        }
+        .sign(&self.key);
+        if advance {
+            self.seq += 1;
+            self.prev = e.hash;
+        }
+        e
     }
 }

@@ -11,12 +11,11 @@ use credfed_net::wire::{GossipMessage, SyncRequest};
 use credfed_net::PeerId;
 use credfed_protocol::cbor::ByteBuf;
 use credfed_protocol::envelope::Envelope;
-use credfed_protocol::feed::{FeedEntry, SignedFeedEntry};
 use credfed_protocol::keys::SecretKey;
 use credfed_protocol::{Classification, RegionId};
 use credfed_tests::proxy::Link;
 use credfed_tests::rogue::{Rogue, ScriptedApp};
-use credfed_tests::{days_ago, fresh_key, net::p2p_socket, now, record_envelope, uscc, wait_until, Run, TestNet};
+use credfed_tests::{days_ago, fresh_key, net::p2p_socket, record_envelope, uscc, wait_until, Run, TestNet};
 use serde_json::Value;
 
 const SYNC_MS: u64 = 500;
@@ -25,52 +24,8 @@ fn key_of(net: &TestNet, region: &str, file: &str) -> SecretKey {
     credfed_node::keyfile::read_key(&net.city(region).dir.join("keys").join(file)).expect("key file")
 }
 
-/// Builds entries continuing a feed.
-struct Chain {
-    origin: RegionId,
-    seq: u64,
-    prev: credfed_protocol::envelope::ObjectId,
-    key: SecretKey,
-}
-
-impl Chain {
-    /// The next entry naming `envelope`; `advance = false` leaves the chain where it was
-    /// (for entries the receivers will not store).
-    fn next(&mut self, envelope: &[u8], advance: bool) -> SignedFeedEntry {
-        let id = Envelope::decode(envelope).expect("envelope").id();
-        let e = FeedEntry {
-            origin: self.origin.clone(),
-            seq: self.seq + 1,
-            prev: Some(self.prev),
-            envelope_id: id,
-            published_at: now(),
-        }
-        .sign(&self.key);
-        if advance {
-            self.seq += 1;
-            self.prev = e.hash;
-        }
-        e
-    }
-}
-
-/// `(code, source kind)` of every `rejected` audit event at `region`.
-async fn rejected(net: &TestNet, region: &str) -> Vec<(String, String)> {
-    let events = net.audit_events(region).await.unwrap_or_default();
-    events
-        .iter()
-        .filter_map(|e| {
-            let r = &e["rejected"];
-            let code = r["code"].as_str()?.to_owned();
-            let src =
-                r["source"].as_object()?.keys().next().cloned().or_else(|| r["source"].as_str().map(String::from))?;
-            Some((code, src))
-        })
-        .collect()
-}
-
 async fn has_rejection(net: &TestNet, region: &str, code: &str, source: &str) -> bool {
-    rejected(net, region).await.iter().any(|(c, s)| c == code && s == source)
+    net.rejections(region).await.iter().any(|(c, s)| c == code && s == source)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,11 +38,9 @@ async fn forged_objects_over_sync_and_gossip_are_refused_by_every_node() -> anyh
 
     // Suzhou's feed head as the others hold it: the rogue continues that chain.
     let suzhou: RegionId = "suzhou".parse()?;
-    let h = net.feeds("xinyang").await?["suzhou"];
-    let r = net.get("xinyang", &format!("/v1/feeds/suzhou?from={h}&to={h}"), Some("audit")).await?;
-    let head = SignedFeedEntry::open(&hex::decode(r.json["entries"][0]["entry_hex"].as_str().expect("entry"))?)?;
     let node_key = key_of(&net, "suzhou", "node.key");
-    let mut chain = Chain { origin: suzhou.clone(), seq: h, prev: head.hash, key: node_key.clone() };
+    let mut chain = net.chain_after("xinyang", "suzhou", node_key.clone()).await?;
+    let h = chain.seq;
 
     // (a) a Suzhou record signed by a key no root delegated; (c) a Suzhou record signed by
     // Suzhou's node key (a node key is not an authority); (b) a Xinyang record signed by a
@@ -128,7 +81,7 @@ async fn forged_objects_over_sync_and_gossip_are_refused_by_every_node() -> anyh
                 })
                 .await;
             if let Err(e) = r {
-                anyhow::bail!("{e}; rejected so far: {:?}", rejected(&net, region).await);
+                anyhow::bail!("{e}; rejected so far: {:?}", net.rejections(region).await);
             }
         }
     }
