@@ -259,6 +259,11 @@ pub struct Counts {
     /// Revocations whose acceptance is outside `[from, to)`, ignored when deciding what the
     /// node knew (only possible when `from > 0`).
     pub unplaced_revocations: u64,
+    /// Objects of a revoked key, signed before `revoked_from` and accepted after the
+    /// revocation, whose feed entry precedes the revocation's in the origin's feed (as the
+    /// leaves' `seq` state it): accepted under the backdating rule's witness exception.
+    #[serde(default)]
+    pub witnessed_before_revocation: u64,
     /// Verified witness cosignatures on the checkpoint.
     pub cosignatures: u64,
 }

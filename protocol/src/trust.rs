@@ -323,8 +323,10 @@ pub struct AuthzContext<'a> {
     pub now: u64,
     /// The target of an acting object, when known.
     pub target: Option<&'a TargetInfo>,
-    /// Whether the object's origin feed entry was covered by a checkpoint another region
-    /// cosigned before the signer's revocation (DESIGN §2 backdating rule).
+    /// Whether the object's entry in its origin's feed precedes the (first) revocation of its
+    /// signer in that feed (DESIGN §2 backdating rule): the origin's node committed to the
+    /// object, in a hash chain every peer holds and checks for equivocation, before it
+    /// published the revocation. A thief cannot place an object there afterwards.
     pub witnessed_before_revocation: bool,
 }
 

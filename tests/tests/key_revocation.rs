@@ -151,3 +151,91 @@ async fn revoked_key_is_refused_everywhere_and_earlier_records_stand() -> anyhow
     net.shutdown().await;
     Ok(())
 }
+
+/// The witness exception (DESIGN §2): Lu'an reaches Xinyang only through Suzhou, which may not
+/// relay Xinyang's shared bodies, so Lu'an holds the entry of a shared record without its body.
+/// The record's key is then revoked (from a time after it signed); when Lu'an finally reaches
+/// Xinyang and gets the body, the record's entry precedes the revocation in Xinyang's feed: it
+/// is accepted, and Lu'an's audit bundle verifies with the exception counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_body_whose_entry_precedes_the_revocation_is_accepted() -> anyhow::Result<()> {
+    let mut net = TestNet::new(3, SYNC_MS).await?;
+    let via_suzhou = vec![net.city("suzhou").p2p.clone()];
+    for r in ["xinyang", "luan"] {
+        let boot = via_suzhou.clone();
+        net.configure(r, move |cfg| cfg.p2p.bootstrap = boot)?;
+    }
+    for r in ["xinyang", "suzhou", "luan"] {
+        net.start(r, Run::Process).await?;
+    }
+    wait_until(Duration::from_secs(20), "suzhou connects to both", || async {
+        net.peer_count("suzhou").await.is_ok_and(|n| n == 2)
+    })
+    .await?;
+    net.set_policy("xinyang", &serde_json::json!({ "shared_entitled": ["luan"] })).await?;
+    let name = net.city("xinyang").anchor.name.clone();
+    let draft =
+        credfed_tests::net::penalty_draft(&name, &uscc("411500", 9910), "general", days_ago(30), "shared", "late");
+    let r = net.submit("xinyang", &draft).await?;
+    anyhow::ensure!(r.status == 201, "{}", r.text());
+    let record = r.json["id"].as_str().expect("id").to_owned();
+    net.wait_converged(Duration::from_secs(20)).await?;
+    assert_eq!(net.object("luan", &record).await?.status, 404, "lu'an has only the entry, not the body");
+
+    let dir = net.city("xinyang").dir.clone();
+    let authority = key(&net, "xinyang", "authority-1.key");
+    let tmp = tempfile::tempdir()?;
+    let file = tmp.path().join("revoke.cbor");
+    let from = (now() + 2).to_string();
+    let (root, auth_hex) = (dir.join("keys/root.key").to_string_lossy().into_owned(), authority.public().to_hex());
+    let out = file.to_string_lossy().into_owned();
+    admin(&[
+        "revoke",
+        "--root-key",
+        &root,
+        "--region",
+        "xinyang",
+        "--key",
+        &auth_hex,
+        "--from",
+        &from,
+        "--reason",
+        "key_compromise",
+        "--out",
+        &out,
+    ])?;
+    let (url, token) = (net.url("xinyang", ""), net.token("xinyang", "submit"));
+    admin(&["--node", &url, "--token", &token, "records", "submit", &out])?;
+    let revocation = envelope_id(&std::fs::read(&file)?);
+    wait_until(Duration::from_secs(20), "lu'an holds the revocation", || async {
+        net.object("luan", &revocation).await.is_ok_and(|o| o.status == 200)
+    })
+    .await?;
+    assert_eq!(net.object("luan", &record).await?.status, 404, "still no body at lu'an");
+
+    // Lu'an now reaches Xinyang and asks it for the body.
+    net.stop("luan").await;
+    let boot = vec![net.city("suzhou").p2p.clone(), net.city("xinyang").p2p.clone()];
+    net.configure("luan", move |cfg| cfg.p2p.bootstrap = boot)?;
+    net.start("luan", Run::Process).await?;
+    wait_until(Duration::from_secs(20), "lu'an accepts the late body", || async {
+        net.object("luan", &record).await.is_ok_and(|o| o.status == 200)
+    })
+    .await?;
+    assert!(
+        !net.rejections("luan").await.iter().any(|(c, _)| c == "revoked_unwitnessed"),
+        "{:?}",
+        net.rejections("luan").await
+    );
+
+    // Lu'an's audit log verifies offline, with the exception counted.
+    let bundle = tmp.path().join("luan.cbor");
+    let (url, token) = (net.url("luan", ""), net.token("luan", "audit"));
+    admin(&["--node", &url, "--token", &token, "audit", "export", "--out", &bundle.to_string_lossy()])?;
+    let report: serde_json::Value =
+        serde_json::from_str(&admin(&["--json", "audit", "verify", &bundle.to_string_lossy()])?)?;
+    assert_eq!(report["ok"], true, "{report}");
+    assert_eq!(report["counts"]["witnessed_before_revocation"], 1, "{report}");
+    net.shutdown().await;
+    Ok(())
+}

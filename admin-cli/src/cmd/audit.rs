@@ -423,6 +423,12 @@ pub fn human_report(r: &VerifyReport, show: usize) -> String {
             c.unplaced_revocations
         ));
     }
+    if c.witnessed_before_revocation > 0 {
+        s.push_str(&format!(
+            "  {} object(s) of a since-revoked key accepted late: their feed entries precede the revocation\n",
+            c.witnessed_before_revocation
+        ));
+    }
     for (w, t) in &r.cosigners {
         s.push_str(&format!("  checkpoint cosigned by {w} at {}\n", time_arg::show(*t)));
     }

@@ -295,7 +295,12 @@ impl Writer {
             }
         }
         let from_peer = matches!(source, Source::Gossip { .. } | Source::Sync { .. });
-        if let Err(err) = self.check(&obj) {
+        let feed_seq = match &pos {
+            FeedPos::Entry(fw) => Some(fw.seq),
+            FeedPos::Known(s) => Some(*s),
+            FeedPos::Own | FeedPos::Unknown => None,
+        };
+        if let Err(err) = self.check(&obj, feed_seq) {
             let waits = from_peer && matches!(err.class, ErrorClass::Pending | ErrorClass::NotFound);
             // A peer's entry advances the feed even when its object is refused or parked
             // (DESIGN §4: feeds stay complete; parked objects are retried when their target
@@ -392,7 +397,7 @@ impl Writer {
                     continue;
                 }
                 let pos = item.seq.map_or(FeedPos::Unknown, FeedPos::Known);
-                match self.check(&parked) {
+                match self.check(&parked, item.seq) {
                     Ok(()) => {
                         if self.accept(&parked, item.source, pos).is_ok() {
                             tracing::info!(id = %parked.id(), "parked object accepted");
@@ -435,7 +440,7 @@ impl Writer {
             Ok(o) => o,
             Err(e) => return tracing::error!(error = %e, "receipt did not verify"),
         };
-        match self.check(&obj) {
+        match self.check(&obj, None) {
             Ok(()) => match self.accept(&obj, Source::Local, FeedPos::Own) {
                 Ok(_) => tracing::info!(%target, "receipt published"),
                 Err(e) => tracing::error!(error = %e, "receipt not written"),
@@ -494,14 +499,15 @@ impl Writer {
         }
     }
 
-    /// Authorization (as of signing time) and domain rules.
-    fn check(&self, obj: &VerifiedObject) -> Result<(), IngestError> {
+    /// Authorization (as of signing time) and domain rules. `feed_seq` is the object's position
+    /// in its origin's feed, when its entry is held or being applied.
+    fn check(&self, obj: &VerifiedObject, feed_seq: Option<u64>) -> Result<(), IngestError> {
         let store = &*self.state.store;
         let target = match obj.body.target() {
             Some(t) => store.meta(&t)?.map(|m| TargetInfo { region: m.origin, object_type: m.object_type }),
             None => None,
         };
-        let decision = {
+        let decide = |witnessed_before_revocation: bool| {
             let trust = self.state.trust();
             let policy = self.state.policy();
             let ctx = AuthzContext {
@@ -509,10 +515,16 @@ impl Writer {
                 policy: &policy,
                 now: self.state.now(),
                 target: target.as_ref(),
-                witnessed_before_revocation: false,
+                witnessed_before_revocation,
             };
             authorize(obj, &ctx)
         };
+        let mut decision = decide(false);
+        if let (Decision::Quarantine(_), Some(seq)) = (&decision, feed_seq) {
+            if self.precedes_revocation(obj, seq)? {
+                decision = decide(true);
+            }
+        }
         match decision {
             Decision::Accept => {}
             Decision::Pending(d) => {
@@ -523,6 +535,28 @@ impl Writer {
             }
         }
         rules::check(obj, store, &self.state.rules)
+    }
+
+    /// The backdating rule's witness (DESIGN §2): whether `seq` of the object's origin feed
+    /// precedes every revocation of its signer in that feed. A revocation this node holds
+    /// without a feed position (none is known to precede it) makes the answer no.
+    fn precedes_revocation(&self, obj: &VerifiedObject, seq: u64) -> Result<bool, StoreError> {
+        let store = &*self.state.store;
+        let (signer, origin) = (obj.signer(), obj.body.region());
+        let mut first: Option<u64> = None;
+        for id in store.by_type(ObjectType::Revocation)? {
+            let Some(o) = store.object(&id)? else { continue };
+            if &o.meta.origin != origin {
+                continue;
+            }
+            let Ok(v) = objects::open(&o.envelope) else { continue };
+            if !matches!(&v.body, Body::Revocation(r) if r.key == signer) {
+                continue;
+            }
+            let Some(at) = o.meta.seq else { return Ok(false) };
+            first = Some(first.map_or(at, |f| f.min(at)));
+        }
+        Ok(first.is_some_and(|r| seq < r))
     }
 
     fn accept(&mut self, obj: &VerifiedObject, source: Source, pos: FeedPos) -> Result<Accepted, StoreError> {

@@ -77,6 +77,15 @@ impl BundleBuilder {
     /// # Panics
     /// When the envelope does not open: the builder logs only well-formed objects.
     pub fn accept(&mut self, envelope: &Envelope) -> ObjectId {
+        self.accept_at(envelope, None)
+    }
+
+    /// Like [`BundleBuilder::accept`]; a foreign object is logged at `seq` of its origin's
+    /// feed (own objects always take the next own seq).
+    ///
+    /// # Panics
+    /// When `envelope` is not a well-formed signed object.
+    pub fn accept_at(&mut self, envelope: &Envelope, foreign_seq: Option<u64>) -> ObjectId {
         let bytes = envelope.encode();
         let obj = objects::open(&bytes).expect("BundleBuilder::accept takes well-formed signed objects");
         let id = obj.id();
@@ -92,7 +101,7 @@ impl BundleBuilder {
         }
         self.envelopes.insert(id, bytes);
         let own = origin == self.region;
-        let seq = own.then(|| self.feed.len() as u64 + 1);
+        let seq = if own { Some(self.feed.len() as u64 + 1) } else { foreign_seq };
         self.event(&AuditEvent::Accepted {
             at: self.now,
             id,
@@ -100,7 +109,7 @@ impl BundleBuilder {
             seq,
             source: if own { Source::Http { token_id: "t0".into() } } else { Source::Gossip { peer: "12D3".into() } },
         });
-        if let Some(seq) = seq {
+        if let Some(seq) = seq.filter(|_| own) {
             let entry = FeedEntry {
                 origin,
                 seq,

@@ -314,6 +314,39 @@ fn revoked_key_signed_before_revocation_but_accepted_after_is_caught() {
     assert_fails(&b, "revoked_unwitnessed");
 }
 
+/// The witness exception (DESIGN §2): a peer's object signed before `revoked_from` whose body
+/// arrives after the revocation is acceptable when its entry precedes the revocation's in the
+/// origin's feed, and only then.
+#[test]
+fn late_body_of_a_revoked_key_is_accepted_only_when_its_entry_precedes_the_revocation() {
+    for (object_seq, ok) in [(3, true), (9, false)] {
+        let mut s = SampleLog::mixed(4);
+        let peer_auth = s.keys.peer_authority.clone();
+        let peer_root = s.keys.peer_root.clone();
+        let (nonce, signed_at) = (crate::objects::Nonce::from_bytes(&[object_seq as u8; 16]).unwrap(), SAMPLE_T0 + 50);
+        let revocation = Body::Revocation(crate::objects::RevocationBody {
+            region: "suzhou".parse().unwrap(),
+            signed_at: SAMPLE_T0 + 60,
+            nonce: crate::objects::Nonce::from_bytes(&[0xee; 16]).unwrap(),
+            key: peer_auth.public(),
+            revoked_from: SAMPLE_T0 + 55,
+            reason: "key_compromise".into(),
+        });
+        s.log.accept_at(&revocation.sign(&peer_root), Some(7));
+        let Body::Record(mut late) = s.record_body("suzhou") else { unreachable!() };
+        (late.signed_at, late.nonce) = (signed_at, nonce);
+        s.log.accept_at(&Body::Record(late).sign(&peer_auth), Some(object_seq));
+        let b = s.log.bundle(0, s.log.size());
+        let r = verify_bundle(&b, None, None);
+        if ok {
+            assert!(r.ok, "{:?}", r.failures);
+            assert_eq!(r.counts.witnessed_before_revocation, 1);
+        } else {
+            assert_eq!(codes(&r), vec!["revoked_unwitnessed"], "{:?}", r.failures);
+        }
+    }
+}
+
 #[test]
 fn failure_list_is_bounded() {
     let s = sample(300);

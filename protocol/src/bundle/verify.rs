@@ -352,6 +352,8 @@ impl Verifier<'_> {
         let mut needed: HashSet<ObjectId> = HashSet::new();
         let policy = LocalPolicy::default();
         let mut seen: HashMap<ObjectId, Option<u64>> = HashMap::new();
+        // (revoked key, region) → the first feed seq of a revocation of it in the region's feed.
+        let mut revoked_at: HashMap<(crate::keys::PublicKey, RegionId), u64> = HashMap::new();
         let mut feed_cursor = 0usize;
         let mut last_published: Option<u64> = None;
         let mut run: Vec<SignedFeedEntry> = Vec::new();
@@ -398,14 +400,23 @@ impl Verifier<'_> {
                         self.r.counts.unchecked_targets += 1;
                         continue;
                     }
+                    let witnessed =
+                        seq.zip(revoked_at.get(&(obj.signer(), origin.clone()))).is_some_and(|(s, r)| s < *r);
                     let ctx = AuthzContext {
                         trust: &self.trust,
                         policy: &policy,
                         now: *at,
                         target,
-                        witnessed_before_revocation: false,
+                        witnessed_before_revocation: witnessed,
                     };
-                    match authorize(obj, &ctx) {
+                    let decision = authorize(obj, &ctx);
+                    if witnessed && matches!(decision, Decision::Accept) {
+                        let unwitnessed = AuthzContext { witnessed_before_revocation: false, ..ctx };
+                        if matches!(authorize(obj, &unwitnessed), Decision::Quarantine(_)) {
+                            self.r.counts.witnessed_before_revocation += 1;
+                        }
+                    }
+                    match decision {
                         Decision::Accept => self.r.counts.authorized += 1,
                         Decision::Pending(_) => self.r.counts.unchecked_targets += 1,
                         Decision::Quarantine(d) | Decision::Reject(d) => {
@@ -415,6 +426,10 @@ impl Verifier<'_> {
                     }
                     if let Some(rev) = revocations.get(id) {
                         self.trust.apply(rev);
+                        if let (Body::Revocation(r), Some(s)) = (&rev.body, seq) {
+                            let first = revoked_at.entry((r.key, origin.clone())).or_insert(*s);
+                            *first = (*first).min(*s);
+                        }
                     }
                 }
                 AuditEvent::Published { id, seq, entry_hash, .. } => {
