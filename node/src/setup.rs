@@ -42,12 +42,36 @@ pub struct City {
     pub anchor: Anchor,
 }
 
-/// A free loopback port (bound and released; fine for local federations and tests).
+/// A free loopback port for a node of a local federation (bound and released), distinct from
+/// every port this process handed out before. Picked below the kernel's ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`): a port from that range can be taken, between
+/// this call and the node's bind, as the local port of any outgoing connection or `bind(0)`
+/// socket, and the node would fail to start with `bind_failed`. Falls back to an ephemeral
+/// port when no low port is free.
 ///
 /// # Errors
 /// When no port can be bound.
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    use rand_core::RngCore;
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|p| p.into_inner());
+    let low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    const FLOOR: u16 = 10_000;
+    if low > FLOOR + 1000 {
+        for _ in 0..256 {
+            let p = FLOOR + (rand_core::OsRng.next_u32() % u32::from(low - FLOOR)) as u16;
+            if !given.contains(&p) && TcpListener::bind(("127.0.0.1", p)).is_ok() {
+                given.push(p);
+                return Ok(p);
+            }
+        }
+    }
+    let p = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    given.push(p);
+    Ok(p)
 }
 
 /// Pins `anchor` (root + delegations) into the stopped node of `cfg`, as

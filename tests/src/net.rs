@@ -219,11 +219,19 @@ impl TestNet {
             if let Running::Process(c) = &mut self.slots[i].running {
                 if let Some(status) = c.try_wait()? {
                     self.slots[i].running = Running::Stopped;
-                    bail!("{region} exited with {status} (see {}/node.log)", city.dir.display());
+                    bail!(
+                        "{region} exited with {status}; {}/node.log ends:\n{}",
+                        city.dir.display(),
+                        log_tail(&city.dir, 20)
+                    );
                 }
             }
             if t0.elapsed() > Duration::from_secs(30) {
-                bail!("{region} not healthy within 30 s (see {}/node.log)", city.dir.display());
+                bail!(
+                    "{region} not healthy within 30 s; {}/node.log ends:\n{}",
+                    city.dir.display(),
+                    log_tail(&city.dir, 20)
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
