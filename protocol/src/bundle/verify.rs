@@ -400,8 +400,8 @@ impl Verifier<'_> {
                         self.r.counts.unchecked_targets += 1;
                         continue;
                     }
-                    let witnessed =
-                        seq.zip(revoked_at.get(&(obj.signer(), origin.clone()))).is_some_and(|(s, r)| s < *r);
+                    let witnessed = !revoked_at.is_empty()
+                        && seq.zip(revoked_at.get(&(obj.signer(), origin.clone()))).is_some_and(|(s, r)| s < *r);
                     let ctx = AuthzContext {
                         trust: &self.trust,
                         policy: &policy,
