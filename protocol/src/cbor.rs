@@ -98,20 +98,34 @@ pub fn canonicalize(v: Value, what: &'static str) -> Result<Value, CborError> {
         Value::Map(entries) => {
             let mut keyed = Vec::with_capacity(entries.len());
             for (k, val) in entries {
-                let k = canonicalize(k, what)?;
-                // The sort key: the key's own encoding (keys are short; no clone of the key).
-                let mut kb = Vec::with_capacity(16);
-                ciborium::ser::into_writer(&k, &mut kb).expect("writing to a Vec cannot fail");
-                keyed.push((kb, k, canonicalize(val, what)?));
+                keyed.push((canonicalize(k, what)?, canonicalize(val, what)?));
             }
-            keyed.sort_by(|a, b| a.0.cmp(&b.0));
-            if keyed.windows(2).any(|w| w[0].0 == w[1].0) {
+            keyed.sort_by(|a, b| key_order(&a.0, &b.0));
+            if keyed.windows(2).any(|w| key_order(&w[0].0, &w[1].0) == std::cmp::Ordering::Equal) {
                 return Err(CborError::NonCanonical { what });
             }
-            Value::Map(keyed.into_iter().map(|(_, k, v)| (k, v)).collect())
+            Value::Map(keyed)
         }
         other => other,
     })
+}
+
+/// RFC 8949 §4.2.1 order of two map keys: the bytewise order of their encodings. For two text
+/// keys (every key credfed writes) that is (length, bytes): the header's major type is equal,
+/// its additional information grows with the length class, and the length follows big-endian.
+/// Other keys are compared by encoding them.
+fn key_order(a: &Value, b: &Value) -> std::cmp::Ordering {
+    match (a, b) {
+        (Value::Text(x), Value::Text(y)) => x.len().cmp(&y.len()).then_with(|| x.as_bytes().cmp(y.as_bytes())),
+        _ => {
+            let enc = |v: &Value| {
+                let mut out = Vec::with_capacity(16);
+                ciborium::ser::into_writer(v, &mut out).expect("writing to a Vec cannot fail");
+                out
+            };
+            enc(a).cmp(&enc(b))
+        }
+    }
 }
 
 /// Decodes exactly one canonical CBOR item of at most `max` bytes into a [`Value`].
@@ -251,6 +265,30 @@ mod tests {
 
     fn sample() -> T {
         T { zz: 500, a: "x".into(), opt: None, b: ByteBuf(vec![1, 2, 3]) }
+    }
+
+    proptest::proptest! {
+        /// The shortcut for text keys is the bytewise order of their encodings, across length
+        /// classes (0–23, 24–255, 256–65 535) and for non-ASCII text; mixed keys fall back.
+        #[test]
+        fn key_order_is_encoding_order(
+            a in "[a-z\u{4e00}-\u{4e0f}]{0,40}|[a-z]{250,300}",
+            b in "[a-z\u{4e00}-\u{4e0f}]{0,40}|[a-z]{250,300}",
+            n in proptest::prelude::any::<i64>(),
+        ) {
+            let enc = |v: &Value| {
+                let mut out = Vec::new();
+                ciborium::ser::into_writer(v, &mut out).unwrap();
+                out
+            };
+            for (x, y) in [
+                (Value::Text(a.clone()), Value::Text(b.clone())),
+                (Value::Text(a.clone()), Value::Integer(n.into())),
+                (Value::Integer(n.into()), Value::Bytes(b.clone().into_bytes())),
+            ] {
+                proptest::prop_assert_eq!(key_order(&x, &y), enc(&x).cmp(&enc(&y)));
+            }
+        }
     }
 
     #[test]
