@@ -193,9 +193,16 @@ async fn sync_with(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Regi
     fetch_missing(ingest, net, peer, region, region).await;
     if recovering {
         // Our own bodies that came back as withheld entries: any peer our policy entitled
-        // holds them. Only a whole round (feeds, then bodies) counts towards recovery.
-        fetch_missing(ingest, net, peer, region, &st.region).await;
-        crate::recovery::observe(st, &peer.to_string(), &heads);
+        // holds them. Only a whole round counts towards recovery: our own feed already at the
+        // peer's head when its bodies were asked for (a round that ran while another peer's
+        // round was still filling the feed missed the later entries), every missing id asked
+        // in one request, and every returned body taken.
+        let own_before = head_of(ingest, &st.region);
+        let complete = fetch_missing(ingest, net, peer, region, &st.region).await;
+        tracing::debug!(%peer, complete, own_before, theirs = ?heads.get(&st.region), "recovery round");
+        if complete && own_before >= heads.get(&st.region).copied().unwrap_or(0) {
+            crate::recovery::observe(st, &peer.to_string(), &heads);
+        }
         let ing = ingest.clone();
         let _ = tokio::task::spawn_blocking(move || crate::recovery::finish_if_complete(&ing)).await;
     }
@@ -360,13 +367,17 @@ fn queue_range(
 /// Asks `peer` (whose region is `region`) for bodies of `origin`'s objects that reached us only
 /// as withheld entries. When `peer` is the origin, ids it does not return are withheld from
 /// us: they are forgotten rather than asked for every round.
-async fn fetch_missing(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &RegionId, origin: &RegionId) {
+/// Returns whether every missing id of `origin` was asked for (fewer than [`MAX_IDS`] missing),
+/// the peer answered, and every body it returned was taken (none refused for a full queue or
+/// a storage error).
+async fn fetch_missing(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &RegionId, origin: &RegionId) -> bool {
     let st = ingest.state();
     let prefix = [origin.as_str().as_bytes(), &[0]].concat();
-    let Ok(missing) = st.store.fed_scan(FedNs::Missing, &prefix, MAX_IDS) else { return };
+    let Ok(missing) = st.store.fed_scan(FedNs::Missing, &prefix, MAX_IDS) else { return false };
     if missing.is_empty() {
-        return;
+        return true;
     }
+    let mut complete = missing.len() < MAX_IDS;
     let mut wanted: HashMap<ObjectId, (Vec<u8>, u64)> = HashMap::new();
     for (key, v) in missing {
         let (Some(id), Ok(seq)) =
@@ -377,7 +388,9 @@ async fn fetch_missing(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &
         wanted.insert(id, (key, u64::from_be_bytes(seq)));
     }
     let ids: Vec<ObjectId> = wanted.keys().copied().collect();
-    let Ok(SyncResponse::Objects { envelopes }) = net.request(peer, SyncRequest::Objects { ids }).await else { return };
+    let Ok(SyncResponse::Objects { envelopes }) = net.request(peer, SyncRequest::Objects { ids }).await else {
+        return false;
+    };
     for env in envelopes {
         let id =
             ObjectId::of(&credfed_protocol::envelope::Envelope::decode(&env.0).map(|e| e.body).unwrap_or_default());
@@ -387,16 +400,24 @@ async fn fetch_missing(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &
             continue;
         };
         let Ok(entry) = SignedFeedEntry::open(&entry_bytes) else { continue };
-        let _ = ingest.submit_from_peer(env.0, entry, Source::Sync { peer: peer.to_string() }).await;
+        let r = ingest.submit_from_peer(env.0, entry, Source::Sync { peer: peer.to_string() }).await;
+        if let Err(e) = &r {
+            tracing::debug!(%peer, %origin, seq, code = %e.code, "missing body not taken");
+        }
+        // A full writer queue or a storage hiccup leaves the body missing: asked again next round.
+        if matches!(&r, Err(e) if matches!(e.class, ErrorClass::Busy | ErrorClass::Unavailable)) {
+            complete = false;
+        }
         wanted.remove(&id);
     }
     if region != origin {
-        return;
+        return complete;
     }
     let forget: Vec<MetaWrite> = wanted.into_values().map(|(k, _)| MetaWrite::Fed(FedNs::Missing, k, None)).collect();
     if !forget.is_empty() {
         let _ = ingest.admin(forget, None).await;
     }
+    complete
 }
 
 /// Verifies and keeps equivocation proofs a peer holds (both entries signed by node keys the
