@@ -135,6 +135,20 @@ pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<u64> {
     Ok(n)
 }
 
+/// Copies the store `dir` to `<tmp>/store`, `tmp` a fresh directory named `prefix…` next to it
+/// (same file system, which has room for it; /tmp may not), removed when the guard drops.
+///
+/// # Errors
+/// I/O errors making the directory or copying, naming the store.
+pub fn copy_next_to(dir: &Path, prefix: &str) -> std::io::Result<(tempfile::TempDir, PathBuf)> {
+    let named = |e: std::io::Error| std::io::Error::new(e.kind(), format!("copying {} next to it: {e}", dir.display()));
+    let parent = dir.parent().unwrap_or(Path::new("."));
+    let tmp = tempfile::Builder::new().prefix(prefix).tempdir_in(parent).map_err(named)?;
+    let copy = tmp.path().join("store");
+    copy_dir(dir, &copy).map_err(named)?;
+    Ok((tmp, copy))
+}
+
 /// Refuses to touch a store a running node holds (sled keeps an exclusive lock on `db`).
 fn ensure_stopped(dir: &Path) -> Result<(), RebuildError> {
     let db = dir.join("db");
@@ -154,11 +168,7 @@ fn probe(dir: &Path) -> Result<Probe, RebuildError> {
         return Ok(Probe::Missing);
     }
     ensure_stopped(dir)?;
-    // The copy goes next to the store (same file system, which has room for it), not to /tmp.
-    let parent = dir.parent().unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new().prefix(".credfed-rebuild-probe").tempdir_in(parent).map_err(failed)?;
-    let copy = tmp.path().join("store");
-    copy_dir(dir, &copy).map_err(|e| failed(format!("copying {} to probe it: {e}", dir.display())))?;
+    let (_tmp, copy) = copy_next_to(dir, ".credfed-rebuild-probe").map_err(failed)?;
     let opts = SledOptions { cache_bytes: 16 * 1024 * 1024, fsync: false, create: false };
     match SledStore::open(&copy, &opts) {
         Ok(s) => Ok(Probe::Opens(recovery::marker(&s).map_err(failed)?)),

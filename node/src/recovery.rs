@@ -93,8 +93,7 @@ pub struct Status {
 /// # Errors
 /// [`StoreError`].
 pub fn marker(store: &dyn Store) -> Result<Option<Marker>, StoreError> {
-    let rows = store.fed_scan(FedNs::Recovery, MARKER_KEY, 1)?;
-    Ok(rows.into_iter().find(|(k, _)| k == MARKER_KEY).and_then(|(_, v)| crate::fed::state_dec(&v)))
+    Ok(store.fed_get(FedNs::Recovery, MARKER_KEY)?.and_then(|v| crate::fed::state_dec(&v)))
 }
 
 /// The audit-log epoch of this store: 1 for a store made by `init`, n ≥ 2 for one rebuilt from
@@ -104,10 +103,9 @@ pub fn marker(store: &dyn Store) -> Result<Option<Marker>, StoreError> {
 /// # Errors
 /// [`StoreError`]; a malformed value is `Corrupt`.
 pub fn epoch(store: &dyn Store) -> Result<u32, StoreError> {
-    let rows = store.fed_scan(FedNs::Recovery, EPOCH_KEY, 1)?;
-    match rows.into_iter().find(|(k, _)| k == EPOCH_KEY) {
+    match store.fed_get(FedNs::Recovery, EPOCH_KEY)? {
         None => Ok(1),
-        Some((_, v)) => {
+        Some(v) => {
             v.as_slice().try_into().map(u32::from_be_bytes).map_err(|_| StoreError::Corrupt("audit-log epoch".into()))
         }
     }
@@ -123,8 +121,7 @@ pub fn epoch_write(epoch: u32) -> MetaWrite {
 /// # Errors
 /// [`StoreError`].
 pub fn rollback(store: &dyn Store) -> Result<Option<Rollback>, StoreError> {
-    let rows = store.fed_scan(FedNs::Recovery, ROLLBACK_KEY, 1)?;
-    Ok(rows.into_iter().find(|(k, _)| k == ROLLBACK_KEY).and_then(|(_, v)| crate::fed::state_dec(&v)))
+    Ok(store.fed_get(FedNs::Recovery, ROLLBACK_KEY)?.and_then(|v| crate::fed::state_dec(&v)))
 }
 
 /// The write that records a rollback.

@@ -339,6 +339,13 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError`].
     fn fed_scan(&self, ns: FedNs, prefix: &[u8], limit: usize) -> Result<Vec<KeyValue>, StoreError>;
+    /// The federation state value at exactly `key` in namespace `ns`.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn fed_get(&self, ns: FedNs, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.fed_scan(ns, key, 1)?.into_iter().find(|(k, _)| k == key).map(|(_, v)| v))
+    }
     /// Size figures.
     fn stats(&self) -> StoreStats;
 }

@@ -76,6 +76,12 @@ pub fn log_epoch(origin: &str, region: &str) -> Option<u32> {
     n.parse().ok().filter(|e| *e >= 2)
 }
 
+/// The region whose audit log `origin` names (any epoch; see [`log_origin`]).
+pub fn log_region(origin: &str) -> Option<RegionId> {
+    let region: RegionId = origin.strip_prefix("credfed/")?.split('/').next()?.parse().ok()?;
+    log_epoch(origin, region.as_str()).map(|_| region)
+}
+
 /// An audit bundle, as exported by a node (`GET /v1/audit/export`). Leaves, hashes and
 /// envelopes stay raw bytes so that a damaged bundle still decodes and the verifier can say
 /// which entry is wrong.

@@ -175,19 +175,12 @@ fn rebuild_human(r: &rebuild::Report) -> String {
 
 fn check(ctx: &Ctx, dir: &Path, in_place: bool) -> CliResult {
     let original = store_dir(dir)?;
-    // The copy goes next to the store (same file system, which has room for it), not to /tmp.
-    let parent = original.parent().unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".credfed-store-check")
-        .tempdir_in(parent)
-        .map_err(|e| CliError::usage(format!("cannot make a working copy next to {}: {e}", original.display())))?;
-    let path = if in_place {
-        original.clone()
+    let (_tmp, path) = if in_place {
+        (None, original.clone())
     } else {
-        let copy = tmp.path().join("store");
-        rebuild::copy_dir(&original, &copy)
-            .map_err(|e| CliError::usage(format!("copying {}: {e}", original.display())))?;
-        copy
+        let (tmp, copy) =
+            rebuild::copy_next_to(&original, ".credfed-store-check").map_err(|e| CliError::usage(e.to_string()))?;
+        (Some(tmp), copy)
     };
     let opts = SledOptions { cache_bytes: 64 * 1024 * 1024, fsync: false, create: false };
     let store = match SledStore::open(&path, &opts) {

@@ -16,17 +16,16 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use credfed_net::{NetHandle, PeerId};
-use credfed_protocol::audit::AuditEvent;
 use credfed_protocol::cbor::ByteBuf;
 use credfed_protocol::checkpoint::{Checkpoint, SignedCheckpoint};
 use credfed_protocol::merkle::{verify_consistency, Hash};
 use credfed_protocol::wire::{SyncRequest, SyncResponse, MAX_WITNESSED};
 use credfed_protocol::{RegionId, Role};
 
-use super::witness::{witness_state, SplitView, WitnessState};
-use super::{state_dec as dec, state_enc as enc};
+use super::state_dec as dec;
+use super::witness::{keep_split_view, witness_state, SplitView, WitnessState};
 use crate::ingest::Ingest;
-use crate::store::{FedNs, MetaWrite, Store, StoreError};
+use crate::store::{FedNs, Store, StoreError};
 
 /// Most proven `(log, smaller size, larger size)` pairs remembered before the set is cleared.
 const PROVEN_CAP: usize = 4096;
@@ -142,7 +141,7 @@ pub(super) async fn compare(
 fn judge(ingest: &Ingest, note: &str, peer_region: &RegionId) -> Finding {
     let st = ingest.state();
     let log = note.split('\n').next().unwrap_or_default();
-    let Some(region) = log_region(log) else { return Finding::Nothing };
+    let Some(region) = credfed_protocol::bundle::log_region(log) else { return Finding::Nothing };
     if region == st.region || &region == peer_region {
         return Finding::Nothing;
     }
@@ -173,13 +172,6 @@ fn judge(ingest: &Ingest, note: &str, peer_region: &RegionId) -> Finding {
     }
 }
 
-/// The region of an audit-log origin line (`credfed/<region>/audit[/<epoch>]`).
-fn log_region(log: &str) -> Option<RegionId> {
-    let rest = log.strip_prefix("credfed/")?;
-    let region: RegionId = rest.split('/').next()?.parse().ok()?;
-    credfed_protocol::bundle::log_epoch(log, region.as_str()).map(|_| region)
-}
-
 /// Opens `note` with any node key ever delegated to `region` (a rotated key's notes stay
 /// evidence).
 fn open_by_node_of(ingest: &Ingest, note: &str, region: &RegionId) -> Option<Checkpoint> {
@@ -189,48 +181,7 @@ fn open_by_node_of(ingest: &Ingest, note: &str, region: &RegionId) -> Option<Che
     keys.iter().find_map(|k| SignedCheckpoint::open(note, region.as_str(), k).ok()).map(|s| s.checkpoint().clone())
 }
 
-/// Stores split-view evidence once (audited, counted, logged); later sightings of the same
-/// pair change nothing.
 async fn keep(ingest: &Ingest, peer_region: &RegionId, ev: SplitView) {
-    let ing = ingest.clone();
-    let from = peer_region.clone();
-    let _ = tokio::task::spawn_blocking(move || {
-        let st = ing.state();
-        let key = [b"w/".as_slice(), &sha(&ev.earlier), &sha(&ev.later)].concat();
-        if st.store.fed_scan(FedNs::SplitView, &key, 1).is_ok_and(|v| v.iter().any(|(k, _)| *k == key)) {
-            return;
-        }
-        st.metrics.split_views.inc();
-        tracing::error!(region = %ev.region, witness = %from, reason = %ev.reason, "split view: witnesses were shown different histories");
-        let event = AuditEvent::AdminChange {
-            at: st.now(),
-            token_id: "local".into(),
-            action: "audit.split_view_detected".into(),
-            detail: format!("{}: {} (compared with {from})", ev.region, ev.reason),
-        };
-        if let Err(e) = ing.admin_blocking(vec![MetaWrite::Fed(FedNs::SplitView, key, Some(enc(&ev)))], Some(event)) {
-            tracing::warn!(error = %e, "split-view evidence not stored");
-        }
-    })
-    .await;
-}
-
-fn sha(text: &str) -> [u8; 32] {
-    use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes()).into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn log_region_reads_origin_lines() {
-        assert_eq!(log_region("credfed/luan/audit").map(|r| r.to_string()), Some("luan".into()));
-        assert_eq!(log_region("credfed/luan/audit/3").map(|r| r.to_string()), Some("luan".into()));
-        for bad in ["credfed/luan", "credfed/luan/audit/1", "credfed/luan/audit/03", "luan/audit", "credfed//audit", ""]
-        {
-            assert!(log_region(bad).is_none(), "{bad:?}");
-        }
-    }
+    let (ing, how) = (ingest.clone(), format!("compared with {peer_region}"));
+    let _ = tokio::task::spawn_blocking(move || keep_split_view(&ing, ev, &how)).await;
 }

@@ -17,7 +17,7 @@ use super::witness;
 use crate::ingest::Ingest;
 use crate::query;
 use crate::state::State;
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 /// Whether `region` may receive the body of stored object `id` from this node.
 ///
@@ -72,14 +72,22 @@ fn heads(st: &State) -> Result<SyncResponse, StoreError> {
     Ok(SyncResponse::Heads { heads, equivocations: super::equivocations(&*st.store)? })
 }
 
-fn tips(st: &State) -> Result<SyncResponse, StoreError> {
+/// The signed head entry of every feed held, as stored (at most [`MAX_TIPS`]).
+///
+/// # Errors
+/// [`StoreError`].
+pub(super) fn tip_entries(store: &dyn Store) -> Result<Vec<Vec<u8>>, StoreError> {
     let mut entries = Vec::new();
-    for h in st.store.feed_heads()?.into_iter().filter(|h| h.seq > 0).take(MAX_TIPS) {
-        if let Some((_, bytes)) = st.store.feed_range(&h.origin, h.seq, h.seq)?.into_iter().next() {
-            entries.push(ByteBuf(bytes));
+    for h in store.feed_heads()?.into_iter().filter(|h| h.seq > 0).take(MAX_TIPS) {
+        if let Some((_, bytes)) = store.feed_range(&h.origin, h.seq, h.seq)?.into_iter().next() {
+            entries.push(bytes);
         }
     }
-    Ok(SyncResponse::Tips { entries })
+    Ok(entries)
+}
+
+fn tips(st: &State) -> Result<SyncResponse, StoreError> {
+    Ok(SyncResponse::Tips { entries: tip_entries(&*st.store)?.into_iter().map(ByteBuf).collect() })
 }
 
 fn range(

@@ -226,20 +226,24 @@ async fn holds_our_entry(ingest: &Ingest, net: &NetHandle, peer: PeerId, seq: u6
 
 /// Asks `peer` for its feed tips and checks each one at or below our head against the entry we
 /// hold there: a different one signed by the origin's node is an equivocation, and the writer
-/// keeps the proof (`entries::check`). Equal heads alone say nothing about equal feeds.
+/// keeps the proof (`entries::check`). Equal heads alone say nothing about equal feeds. Tips
+/// identical to our own (every one, in a quiet federation) are settled by their bytes, without
+/// a signature check.
 async fn compare_tips(ingest: &Ingest, net: &NetHandle, peer: PeerId) {
     let Ok(SyncResponse::Tips { entries }) = net.request(peer, SyncRequest::Tips).await else { return };
     let ing = ingest.clone();
     let Ok(differing) = tokio::task::spawn_blocking(move || {
-        let store = &ing.state().store;
+        let store = &*ing.state().store;
+        let ours: HashSet<Vec<u8>> = super::serve::tip_entries(store).unwrap_or_default().into_iter().collect();
         entries
             .into_iter()
             .take(MAX_TIPS)
+            .filter(|b| !ours.contains(&b.0))
             .filter_map(|b| SignedFeedEntry::open(&b.0).ok())
             .filter(|e| {
                 let held =
                     store.feed_range(&e.entry.origin, e.entry.seq, e.entry.seq).ok().and_then(|v| v.into_iter().next());
-                held.is_some_and(|(_, bytes)| SignedFeedEntry::open(&bytes).is_ok_and(|h| h.hash != e.hash))
+                held.is_some_and(|(_, bytes)| bytes != e.bytes)
             })
             .collect::<Vec<_>>()
     })
@@ -400,13 +404,11 @@ async fn fetch_missing(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &
             continue;
         };
         let Ok(entry) = SignedFeedEntry::open(&entry_bytes) else { continue };
-        let r = ingest.submit_from_peer(env.0, entry, Source::Sync { peer: peer.to_string() }).await;
-        if let Err(e) = &r {
+        if let Err(e) = ingest.submit_from_peer(env.0, entry, Source::Sync { peer: peer.to_string() }).await {
             tracing::debug!(%peer, %origin, seq, code = %e.code, "missing body not taken");
-        }
-        // A full writer queue or a storage hiccup leaves the body missing: asked again next round.
-        if matches!(&r, Err(e) if matches!(e.class, ErrorClass::Busy | ErrorClass::Unavailable)) {
-            complete = false;
+            // A full writer queue or a storage hiccup leaves the body missing: asked again next
+            // round.
+            complete &= !matches!(e.class, ErrorClass::Busy | ErrorClass::Unavailable);
         }
         wanted.remove(&id);
     }
@@ -437,7 +439,7 @@ async fn learn_equivocations(ingest: &Ingest, proofs: Vec<Equivocation>) {
             continue;
         }
         let key = [p.origin.as_str().as_bytes(), &[0], &p.seq.to_be_bytes()].concat();
-        if st.store.fed_scan(FedNs::Equivocation, &key, 1).map(|v| v.is_empty()).unwrap_or(false) {
+        if st.store.fed_get(FedNs::Equivocation, &key).is_ok_and(|v| v.is_none()) {
             tracing::warn!(origin = %p.origin, seq = p.seq, "equivocation proof learned from a peer");
             st.metrics.equivocations.inc();
             writes.push(MetaWrite::Fed(FedNs::Equivocation, key, Some(credfed_protocol::wire::encode(&p))));

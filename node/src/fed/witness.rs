@@ -36,8 +36,7 @@ pub(super) struct WitnessState {
 /// # Errors
 /// [`StoreError`].
 pub(super) fn witness_state(store: &dyn Store, log: &str) -> Result<Option<WitnessState>, StoreError> {
-    let key = log.as_bytes();
-    Ok(store.fed_scan(FedNs::Witness, key, 1)?.into_iter().find(|(k, _)| k == key).and_then(|(_, v)| dec(&v)))
+    Ok(store.fed_get(FedNs::Witness, log.as_bytes())?.and_then(|v| dec(&v)))
 }
 
 /// Evidence that an origin showed two inconsistent checkpoints.
@@ -61,6 +60,29 @@ use super::{state_dec as dec, state_enc as enc};
 /// [`StoreError`].
 pub fn split_views(store: &dyn Store) -> Result<Vec<SplitView>, StoreError> {
     Ok(store.fed_scan(FedNs::SplitView, &[], 1000)?.into_iter().filter_map(|(_, v)| dec(&v)).collect())
+}
+
+/// Keeps split-view evidence once per pair of notes: stored (kept across restarts), written to
+/// the audit log (`audit.split_view_detected`), counted and logged. `how` says how it was found.
+/// Blocking.
+pub(super) fn keep_split_view(ingest: &Ingest, ev: SplitView, how: &str) {
+    use sha2::Digest;
+    let st = ingest.state();
+    let key = [sha2::Sha256::digest(ev.earlier.as_bytes()), sha2::Sha256::digest(ev.later.as_bytes())].concat();
+    if st.store.fed_get(FedNs::SplitView, &key).is_ok_and(|v| v.is_some()) {
+        return;
+    }
+    st.metrics.split_views.inc();
+    tracing::error!(region = %ev.region, %how, reason = %ev.reason, "split view: two histories of one audit log");
+    let event = AuditEvent::AdminChange {
+        at: st.now(),
+        token_id: "local".into(),
+        action: "audit.split_view_detected".into(),
+        detail: format!("{}: {} ({how})", ev.region, ev.reason),
+    };
+    if let Err(e) = ingest.admin_blocking(vec![MetaWrite::Fed(FedNs::SplitView, key, Some(enc(&ev)))], Some(event)) {
+        tracing::warn!(error = %e, "split-view evidence not stored");
+    }
 }
 
 fn refuse(code: &str, message: impl Into<String>) -> SyncResponse {
@@ -106,12 +128,9 @@ pub fn cosign(
             region: region.clone(),
             earlier: prev.map(|p| p.note).unwrap_or_default(),
             later: note.to_owned(),
-            reason: e.to_string(),
+            reason: format!("size {} does not extend size {old_size} cosigned here: {e}", cp.size),
         };
-        st.metrics.split_views.inc();
-        tracing::error!(%region, old_size, new_size = cp.size, "split view: checkpoint inconsistent with the one cosigned before");
-        let key = [log.as_slice(), &[0], &cp.size.to_be_bytes()].concat();
-        let _ = ingest.admin_blocking(vec![MetaWrite::Fed(FedNs::SplitView, key, Some(enc(&evidence)))], None);
+        keep_split_view(ingest, evidence, "shown to this witness");
         return refuse("inconsistent", format!("not consistent with size {old_size} cosigned before: {e}"));
     }
     let line = match cosign_cp(&cp, st.region.as_str(), &st.node_key, st.now()) {
@@ -142,10 +161,10 @@ pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Re
     let key = [b"by/".as_slice(), region.as_str().as_bytes()].concat();
     let mut from = st
         .store
-        .fed_scan(FedNs::CosignedBy, &key, 1)
+        .fed_get(FedNs::CosignedBy, &key)
         .ok()
-        .and_then(|v| v.into_iter().find(|(k, _)| *k == key))
-        .and_then(|(_, v)| v.as_slice().try_into().ok().map(u64::from_be_bytes))
+        .flatten()
+        .and_then(|v| v.as_slice().try_into().ok().map(u64::from_be_bytes))
         .unwrap_or(0);
     if from == cp.size && cp.size > 0 && !always {
         return;

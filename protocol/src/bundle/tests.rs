@@ -399,6 +399,11 @@ fn log_origins_name_their_epoch() {
     assert_eq!(log_epoch("credfed/xinyang/audit", "xinyang"), Some(1));
     assert_eq!(log_epoch("credfed/xinyang/audit/2", "xinyang"), Some(2));
     assert_eq!(log_epoch("credfed/xinyang/audit/4000000000", "xinyang"), Some(4_000_000_000));
+    assert_eq!(log_region("credfed/luan/audit").map(|r| r.to_string()), Some("luan".into()));
+    assert_eq!(log_region("credfed/luan/audit/3").map(|r| r.to_string()), Some("luan".into()));
+    for bad in ["credfed/luan", "credfed/luan/audit/1", "credfed/luan/audit/03", "luan/audit", "credfed//audit", ""] {
+        assert!(log_region(bad).is_none(), "{bad:?}");
+    }
     for bad in [
         "credfed/xinyang/audit/1",
         "credfed/xinyang/audit/0",

@@ -400,19 +400,21 @@ impl Verifier<'_> {
                         self.r.counts.unchecked_targets += 1;
                         continue;
                     }
-                    let witnessed = !revoked_at.is_empty()
-                        && seq.zip(revoked_at.get(&(obj.signer(), origin.clone()))).is_some_and(|(s, r)| s < *r);
                     let ctx = AuthzContext {
                         trust: &self.trust,
                         policy: &policy,
                         now: *at,
                         target,
-                        witnessed_before_revocation: witnessed,
+                        witnessed_before_revocation: false,
                     };
-                    let decision = authorize(obj, &ctx);
-                    if witnessed && matches!(decision, Decision::Accept) {
-                        let unwitnessed = AuthzContext { witnessed_before_revocation: false, ..ctx };
-                        if matches!(authorize(obj, &unwitnessed), Decision::Quarantine(_)) {
+                    let mut decision = authorize(obj, &ctx);
+                    // The backdating rule's witness, as the node applies it: the object's entry
+                    // precedes the first revocation of its signer in the origin's feed.
+                    if matches!(decision, Decision::Quarantine(_))
+                        && seq.zip(revoked_at.get(&(obj.signer(), origin.clone()))).is_some_and(|(s, r)| s < *r)
+                    {
+                        decision = authorize(obj, &AuthzContext { witnessed_before_revocation: true, ..ctx });
+                        if matches!(decision, Decision::Accept) {
                             self.r.counts.witnessed_before_revocation += 1;
                         }
                     }
