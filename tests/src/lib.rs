@@ -93,18 +93,25 @@ pub fn admin_binary() -> PathBuf {
         .clone()
 }
 
+/// Runs `credfed-admin ARGS…` and returns its output.
+///
+/// # Panics
+/// When the binary cannot be run.
+pub fn admin<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    std::process::Command::new(admin_binary()).args(args).output().expect("run credfed-admin")
+}
+
 /// Runs `credfed-admin --json store rebuild DIR --from-peers ARGS…` and returns its output.
 ///
 /// # Panics
 /// When the binary cannot be run.
 pub fn store_rebuild(dir: &Path, args: &[&str]) -> std::process::Output {
-    std::process::Command::new(admin_binary())
-        .args(["--json", "store", "rebuild"])
-        .arg(dir)
-        .arg("--from-peers")
-        .args(args)
-        .output()
-        .expect("run credfed-admin store rebuild")
+    let dir = dir.to_string_lossy();
+    admin(["--json", "store", "rebuild", &dir, "--from-peers"].iter().chain(args))
 }
 
 /// A binary of package `name` (same name), rebuilt when older than a file under `sources`.

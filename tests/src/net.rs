@@ -457,6 +457,43 @@ impl TestNet {
         }
     }
 
+    /// `region`'s key file `file` (`node.key`, `authority-1.key`, `root.key`).
+    ///
+    /// # Panics
+    /// When the file does not hold a key.
+    pub fn key(&self, region: &str, file: &str) -> credfed_protocol::keys::SecretKey {
+        credfed_node::keyfile::read_key(&self.city(region).dir.join("keys").join(file)).expect("key file")
+    }
+
+    /// `region`'s libp2p peer id (the last part of its p2p address).
+    ///
+    /// # Panics
+    /// When the address names no peer id.
+    pub fn peer_id(&self, region: &str) -> credfed_net::PeerId {
+        let addr: credfed_net::Multiaddr = self.city(region).p2p.parse().expect("p2p address");
+        addr.iter()
+            .find_map(|p| if let credfed_net::multiaddr::Protocol::P2p(id) = p { Some(id) } else { None })
+            .expect("peer id in the p2p address")
+    }
+
+    /// The items of `/v1/feeds` list `list` (`equivocations`, `split_views`) at `region` about
+    /// region `about` (their `origin` or `region`); empty when the node does not answer.
+    pub async fn evidence(&self, region: &str, list: &str, about: &str) -> Vec<Value> {
+        let Ok(f) = self.get(region, "/v1/feeds", Some("audit")).await else { return Vec::new() };
+        f.json[list]
+            .as_array()
+            .map(|v| v.iter().filter(|e| e["origin"] == about || e["region"] == about).cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// `credfed-admin --json audit checkpoint --state STATE` against `region`'s node (audit
+    /// token).
+    pub fn audit_checkpoint(&self, region: &str, state: &Path) -> std::process::Output {
+        let (url, token) = (self.url(region, ""), self.token(region, "audit"));
+        let state = state.to_string_lossy();
+        crate::admin(["--json", "--node", &url, "--token", &token, "audit", "checkpoint", "--state", &state])
+    }
+
     /// `(code, source kind)` of every `rejected` audit event at `region` (source kind:
     /// `sync`, `gossip`, `local`…).
     pub async fn rejections(&self, region: &str) -> Vec<(String, String)> {

@@ -204,7 +204,11 @@ impl Chain {
     /// # Panics
     /// When `envelope` is not an envelope.
     pub fn next(&mut self, envelope: &[u8], advance: bool) -> SignedFeedEntry {
-        let id = Envelope::decode(envelope).expect("envelope").id();
+        self.next_naming(Envelope::decode(envelope).expect("envelope").id(), advance)
+    }
+
+    /// The next entry naming object `id` (whether or not such an object exists).
+    pub fn next_naming(&mut self, id: ObjectId, advance: bool) -> SignedFeedEntry {
         let e = FeedEntry {
             origin: self.origin.clone(),
             seq: self.seq + 1,

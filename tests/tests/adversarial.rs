@@ -20,10 +20,6 @@ use serde_json::Value;
 
 const SYNC_MS: u64 = 500;
 
-fn key_of(net: &TestNet, region: &str, file: &str) -> SecretKey {
-    credfed_node::keyfile::read_key(&net.city(region).dir.join("keys").join(file)).expect("key file")
-}
-
 async fn has_rejection(net: &TestNet, region: &str, code: &str, source: &str) -> bool {
     net.rejections(region).await.iter().any(|(c, s)| c == code && s == source)
 }
@@ -38,7 +34,7 @@ async fn forged_objects_over_sync_and_gossip_are_refused_by_every_node() -> anyh
 
     // Suzhou's feed head as the others hold it: the rogue continues that chain.
     let suzhou: RegionId = "suzhou".parse()?;
-    let node_key = key_of(&net, "suzhou", "node.key");
+    let node_key = net.key("suzhou", "node.key");
     let mut chain = net.chain_after("xinyang", "suzhou", node_key.clone()).await?;
     let h = chain.seq;
 
@@ -46,7 +42,7 @@ async fn forged_objects_over_sync_and_gossip_are_refused_by_every_node() -> anyh
     // Suzhou's node key (a node key is not an authority); (b) a Xinyang record signed by a
     // Suzhou authority key (it can only travel in Suzhou's feed: the rogue has no Xinyang key).
     let undelegated = fresh_key();
-    let suzhou_authority = key_of(&net, "suzhou", "authority-1.key");
+    let suzhou_authority = net.key("suzhou", "authority-1.key");
     let (sz, xy) = (uscc("320500", 9), uscc("411500", 9));
     let forge = |k: &SecretKey, region: &str, subject: &str, tag: &str| {
         record_envelope(k, region, subject, Classification::Public, &format!("forged {tag}"))
@@ -61,7 +57,7 @@ async fn forged_objects_over_sync_and_gossip_are_refused_by_every_node() -> anyh
 
     let app = ScriptedApp::default();
     for region in ["xinyang", "luan"] {
-        app.admit(key_of(&net, region, "node.key").public(), &region.parse()?);
+        app.admit(net.key(region, "node.key").public(), &region.parse()?);
     }
     for (env, advance) in [(&sync_a, true), (&sync_c, true), (&sync_b, false)] {
         let e = chain.next(env, advance);
@@ -144,7 +140,7 @@ async fn undelegated_peer_gets_no_protocol_stream() -> anyhow::Result<()> {
     let via_link = format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", link.addr.port(), target.anchor.peer_id);
 
     let app = ScriptedApp::default();
-    app.admit(key_of(&net, "xinyang", "node.key").public(), &"xinyang".parse()?);
+    app.admit(net.key("xinyang", "node.key").public(), &"xinyang".parse()?);
     let rogue = Rogue::spawn(fresh_key(), app, std::slice::from_ref(&via_link), Duration::from_millis(300)).await?;
     let rogue_peer = rogue.net.local_peer_id();
 

@@ -5,12 +5,10 @@
 //! behind the peers' copy, is fetched back before it takes a new submission (no equivocation),
 //! and `store rebuild --force` starts a new, cosigned log.
 
-use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use credfed_tests::net::{Run, TestNet};
-use credfed_tests::{admin_binary, days_ago, store_rebuild, uscc, wait_until};
+use credfed_tests::{days_ago, store_rebuild, uscc, wait_until};
 
 const SYNC_MS: u64 = 300;
 
@@ -32,15 +30,6 @@ async fn submit(net: &TestNet, from: u64) -> anyhow::Result<()> {
         net.submit_penalty("xinyang", &uscc("411500", 9500 + i), "general", days_ago(30), "public", "f5").await?;
     }
     Ok(())
-}
-
-fn auditor(net: &TestNet, state: &Path) -> std::process::Output {
-    Command::new(admin_binary())
-        .args(["--json", "--node", &net.url("xinyang", ""), "--token", &net.token("xinyang", "audit")])
-        .args(["audit", "checkpoint", "--state"])
-        .arg(state)
-        .output()
-        .expect("run credfed-admin")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +56,7 @@ async fn rolled_back_log_is_detected_and_never_signed_again() -> anyhow::Result<
     // The auditor remembers the t2 checkpoint.
     let tmp = tempfile::tempdir()?;
     let state = tmp.path().join("xinyang.txt");
-    let o = auditor(&net, &state);
+    let o = net.audit_checkpoint("xinyang", &state);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
 
     // Roll the store back to t1 and restart.
@@ -95,7 +84,7 @@ async fn rolled_back_log_is_detected_and_never_signed_again() -> anyhow::Result<
     assert!(served <= t1, "a checkpoint of size {served} was signed after the rollback (t1 {t1}, t2 {t2})");
 
     // The auditor holding t2 sees the failure (exit 2, evidence kept).
-    let o = auditor(&net, &state);
+    let o = net.audit_checkpoint("xinyang", &state);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(2), "{out}{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.contains("INCONSISTENT"), "{out}");

@@ -5,39 +5,16 @@
 //! split-view evidence, which survives kill -9; an auditor who was shown the forged checkpoint
 //! sees the real log fail to extend it.
 
-use std::process::Command;
 use std::time::Duration;
 
-use credfed_net::multiaddr::Protocol;
 use credfed_net::wire::{SyncRequest, SyncResponse};
-use credfed_net::{Multiaddr, PeerId};
 use credfed_protocol::checkpoint::{sign_checkpoint, Checkpoint};
-use credfed_protocol::keys::SecretKey;
 use credfed_tests::net::{Run, TestNet};
 use credfed_tests::rogue::{Rogue, ScriptedApp};
-use credfed_tests::{admin_binary, days_ago, uscc, wait_until};
-use serde_json::Value;
+use credfed_tests::{days_ago, uscc, wait_until};
 
 const SYNC_MS: u64 = 300;
 const LOG: &str = "credfed/xinyang/audit";
-
-fn peer_of(net: &TestNet, region: &str) -> PeerId {
-    let addr: Multiaddr = net.city(region).p2p.parse().expect("p2p address");
-    addr.iter().find_map(|p| if let Protocol::P2p(id) = p { Some(id) } else { None }).expect("peer id in address")
-}
-
-fn key_of(net: &TestNet, region: &str) -> SecretKey {
-    credfed_node::keyfile::read_key(&net.city(region).dir.join("keys").join("node.key")).expect("node key")
-}
-
-/// Split-view evidence about Xinyang's log held by `region`.
-async fn evidence(net: &TestNet, region: &str) -> Vec<Value> {
-    let Ok(f) = net.get(region, "/v1/feeds", Some("audit")).await else { return Vec::new() };
-    f.json["split_views"]
-        .as_array()
-        .map(|v| v.iter().filter(|e| e["region"] == "xinyang").cloned().collect())
-        .unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn witnesses_comparing_notes_catch_a_split_view() -> anyhow::Result<()> {
@@ -60,12 +37,12 @@ async fn witnesses_comparing_notes_catch_a_split_view() -> anyhow::Result<()> {
     // The rogue learns what Suzhou cosigned and signs another root at that size for Lu'an.
     let app = ScriptedApp::default();
     for region in ["suzhou", "luan"] {
-        app.admit(key_of(&net, region).public(), &region.parse()?);
+        app.admit(net.key(region, "node.key").public(), &region.parse()?);
     }
     let boot = [net.city("suzhou").p2p.clone(), net.city("luan").p2p.clone()];
-    let xinyang_key = key_of(&net, "xinyang");
+    let xinyang_key = net.key("xinyang", "node.key");
     let rogue = Rogue::spawn(xinyang_key.clone(), app, &boot, Duration::from_millis(SYNC_MS)).await?;
-    let (suzhou, luan) = (peer_of(&net, "suzhou"), peer_of(&net, "luan"));
+    let (suzhou, luan) = (net.peer_id("suzhou"), net.peer_id("luan"));
     let t0 = std::time::Instant::now();
     let seen = loop {
         if let Ok(SyncResponse::Witnessed { notes }) = rogue.net.request(suzhou, SyncRequest::Witnessed).await {
@@ -97,11 +74,12 @@ async fn witnesses_comparing_notes_catch_a_split_view() -> anyhow::Result<()> {
 
     // Suzhou and Lu'an compare: both keep the two notes.
     let took = wait_until(Duration::from_secs(20), "suzhou and lu'an hold split-view evidence", || async {
-        !evidence(&net, "suzhou").await.is_empty() && !evidence(&net, "luan").await.is_empty()
+        !net.evidence("suzhou", "split_views", "xinyang").await.is_empty()
+            && !net.evidence("luan", "split_views", "xinyang").await.is_empty()
     })
     .await?;
     for region in ["suzhou", "luan"] {
-        let ev = evidence(&net, region).await;
+        let ev = net.evidence(region, "split_views", "xinyang").await;
         let notes: Vec<&str> = ev.iter().flat_map(|e| [e["earlier"].as_str(), e["later"].as_str()]).flatten().collect();
         assert!(notes.iter().any(|n| *n == forged_note), "{region} keeps the forged note: {ev:?}");
         assert!(
@@ -118,18 +96,17 @@ async fn witnesses_comparing_notes_catch_a_split_view() -> anyhow::Result<()> {
     net.stop("luan").await;
     net.kill("suzhou").await;
     net.start("suzhou", Run::Process).await?;
-    assert!(!evidence(&net, "suzhou").await.is_empty(), "suzhou lost the evidence in a kill -9");
+    assert!(
+        !net.evidence("suzhou", "split_views", "xinyang").await.is_empty(),
+        "suzhou lost the evidence in a kill -9"
+    );
 
     // An auditor who was shown the forged checkpoint: the real log does not extend it.
     net.start("xinyang", Run::Process).await?;
     let tmp = tempfile::tempdir()?;
     let state = tmp.path().join("xinyang.txt");
     std::fs::write(&state, &forged_note)?;
-    let o = Command::new(admin_binary())
-        .args(["--json", "--node", &net.url("xinyang", ""), "--token", &net.token("xinyang", "audit")])
-        .args(["audit", "checkpoint", "--state"])
-        .arg(&state)
-        .output()?;
+    let o = net.audit_checkpoint("xinyang", &state);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(2), "{out}{}", String::from_utf8_lossy(&o.stderr));
     assert!(out.contains("INCONSISTENT"), "{out}");

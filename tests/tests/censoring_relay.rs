@@ -47,13 +47,12 @@ async fn withheld_bodies_come_from_the_origin_and_invented_heads_stall_nothing()
     // The relay: genuine entries, no bodies, an invented head.
     let xinyang: credfed_protocol::RegionId = "xinyang".parse()?;
     let app = ScriptedApp::default();
-    let luan_key = credfed_node::keyfile::read_key(&net.city("luan").dir.join("keys/node.key"))?;
-    app.admit(luan_key.public(), &"luan".parse()?);
+    app.admit(net.key("luan", "node.key").public(), &"luan".parse()?);
     for (seq, e) in (1..).zip(&entries) {
         app.serve(&xinyang, seq, e.clone(), None);
     }
     app.heads.lock().expect("lock").insert(xinyang.clone(), head + 50);
-    let suzhou_key = credfed_node::keyfile::read_key(&net.city("suzhou").dir.join("keys/node.key"))?;
+    let suzhou_key = net.key("suzhou", "node.key");
     net.start("luan", Run::Process).await?;
     let rogue = Rogue::spawn(suzhou_key, app, &[net.city("luan").p2p.clone()], Duration::from_millis(SYNC_MS)).await?;
     wait_until(Duration::from_secs(20), "lu'an takes the genuine entries from the relay", || async {

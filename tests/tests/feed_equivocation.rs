@@ -6,36 +6,12 @@
 
 use std::time::Duration;
 
-use credfed_net::multiaddr::Protocol;
-use credfed_net::{Multiaddr, PeerId};
 use credfed_protocol::envelope::ObjectId;
-use credfed_protocol::feed::{FeedEntry, SignedFeedEntry};
-use credfed_protocol::keys::SecretKey;
-use credfed_protocol::RegionId;
 use credfed_tests::net::{Run, TestNet};
 use credfed_tests::rogue::{Rogue, ScriptedApp};
-use credfed_tests::{days_ago, now, uscc, wait_until};
-use serde_json::Value;
+use credfed_tests::{days_ago, uscc, wait_until};
 
 const SYNC_MS: u64 = 300;
-
-fn peer_of(net: &TestNet, region: &str) -> PeerId {
-    let addr: Multiaddr = net.city(region).p2p.parse().expect("p2p address");
-    addr.iter().find_map(|p| if let Protocol::P2p(id) = p { Some(id) } else { None }).expect("peer id in address")
-}
-
-fn key_of(net: &TestNet, region: &str) -> SecretKey {
-    credfed_node::keyfile::read_key(&net.city(region).dir.join("keys").join("node.key")).expect("node key")
-}
-
-/// Equivocation proofs about Xinyang held by `region`.
-async fn proofs(net: &TestNet, region: &str) -> Vec<Value> {
-    let Ok(f) = net.get(region, "/v1/feeds", Some("audit")).await else { return Vec::new() };
-    f.json["equivocations"]
-        .as_array()
-        .map(|v| v.iter().filter(|e| e["origin"] == "xinyang").cloned().collect())
-        .unwrap_or_default()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_entries_at_one_position_are_caught_and_kept() -> anyhow::Result<()> {
@@ -45,44 +21,30 @@ async fn two_entries_at_one_position_are_caught_and_kept() -> anyhow::Result<()>
         net.submit_penalty("xinyang", &uscc("411500", 9800 + i), "general", days_ago(30), "public", "f8").await?;
     }
     net.wait_converged(Duration::from_secs(20)).await?;
-    let feeds = net.get("suzhou", "/v1/feeds", Some("audit")).await?;
-    let head = feeds.json["heads"]
-        .as_array()
-        .and_then(|h| h.iter().find(|h| h["origin"] == "xinyang").cloned())
-        .expect("suzhou holds xinyang's feed");
-    let (n, prev): (u64, ObjectId) =
-        (head["seq"].as_u64().expect("seq"), head["hash"].as_str().expect("hash").parse()?);
+    let key = net.key("xinyang", "node.key");
+    let mut chain = net.chain_after("suzhou", "xinyang", key.clone()).await?;
     net.stop("xinyang").await;
 
-    let key = key_of(&net, "xinyang");
-    let xinyang: RegionId = "xinyang".parse()?;
-    let entry = |object: u8| -> SignedFeedEntry {
-        FeedEntry {
-            origin: xinyang.clone(),
-            seq: n + 1,
-            prev: Some(prev),
-            envelope_id: ObjectId([object; 32]),
-            published_at: now(),
-        }
-        .sign(&key)
-    };
-    let (e1, e2) = (entry(1), entry(2));
+    // Two entries at position n+1, both chained to entry n.
+    let (n, xinyang) = (chain.seq, chain.origin.clone());
+    let (e1, e2) = (chain.next_naming(ObjectId([1; 32]), false), chain.next_naming(ObjectId([2; 32]), false));
     let app = ScriptedApp::default();
     for region in ["suzhou", "luan"] {
-        app.admit(key_of(&net, region).public(), &region.parse()?);
+        app.admit(net.key(region, "node.key").public(), &region.parse()?);
     }
-    app.serve_to(peer_of(&net, "suzhou"), &xinyang, n + 1, e1.bytes.clone());
-    app.serve_to(peer_of(&net, "luan"), &xinyang, n + 1, e2.bytes.clone());
+    app.serve_to(net.peer_id("suzhou"), &xinyang, n + 1, e1.bytes.clone());
+    app.serve_to(net.peer_id("luan"), &xinyang, n + 1, e2.bytes.clone());
     let boot = [net.city("suzhou").p2p.clone(), net.city("luan").p2p.clone()];
     let rogue = Rogue::spawn(key, app, &boot, Duration::from_millis(SYNC_MS)).await?;
 
     let took = wait_until(Duration::from_secs(20), "suzhou and lu'an hold the equivocation proof", || async {
-        !proofs(&net, "suzhou").await.is_empty() && !proofs(&net, "luan").await.is_empty()
+        !net.evidence("suzhou", "equivocations", "xinyang").await.is_empty()
+            && !net.evidence("luan", "equivocations", "xinyang").await.is_empty()
     })
     .await?;
     let both = [hex::encode(&e1.bytes), hex::encode(&e2.bytes)];
     for region in ["suzhou", "luan"] {
-        let p = proofs(&net, region).await;
+        let p = net.evidence(region, "equivocations", "xinyang").await;
         assert_eq!(p.len(), 1, "{region}: {p:?}");
         assert_eq!(p[0]["seq"].as_u64(), Some(n + 1), "{region}: {p:?}");
         let mut got =
@@ -102,7 +64,11 @@ async fn two_entries_at_one_position_are_caught_and_kept() -> anyhow::Result<()>
     }
     for region in ["suzhou", "luan"] {
         net.start(region, Run::Process).await?;
-        assert_eq!(proofs(&net, region).await.len(), 1, "{region} lost the proof in a kill -9");
+        assert_eq!(
+            net.evidence(region, "equivocations", "xinyang").await.len(),
+            1,
+            "{region} lost the proof in a kill -9"
+        );
     }
     println!(
         "FIGURE feed_equivocation: two entries at xinyang/{} served to two nodes; both held the proof {} ms after the rogue started, kept after kill -9",

@@ -6,23 +6,18 @@
 //! every node refuses both (`revoked_unwitnessed`, `key_revoked`) and stores neither. Records
 //! the key signed before the revocation keep their status everywhere.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use credfed_protocol::envelope::Envelope;
 use credfed_protocol::Classification;
 use credfed_tests::net::{Run, TestNet};
 use credfed_tests::rogue::{Rogue, ScriptedApp};
-use credfed_tests::{admin_binary, days_ago, envelope_id, now, record_envelope_at, uscc, wait_until};
+use credfed_tests::{days_ago, envelope_id, now, record_envelope_at, uscc, wait_until};
 
 const SYNC_MS: u64 = 300;
 
-fn key(net: &TestNet, region: &str, file: &str) -> credfed_protocol::keys::SecretKey {
-    credfed_node::keyfile::read_key(&net.city(region).dir.join("keys").join(file)).expect("key file")
-}
-
 fn admin(args: &[&str]) -> anyhow::Result<String> {
-    let o = Command::new(admin_binary()).args(args).output()?;
+    let o = credfed_tests::admin(args);
     anyhow::ensure!(
         o.status.success(),
         "credfed-admin {args:?}: {}{}",
@@ -46,7 +41,7 @@ async fn revoked_key_is_refused_everywhere_and_earlier_records_stand() -> anyhow
 
     // The ceremony: revoke authority-1 from now, submit the revocation at Xinyang.
     let dir = net.city("xinyang").dir.clone();
-    let authority = key(&net, "xinyang", "authority-1.key");
+    let authority = net.key("xinyang", "authority-1.key");
     let revoked_from = now();
     let tmp = tempfile::tempdir()?;
     let file = tmp.path().join("revoke.cbor");
@@ -96,7 +91,7 @@ async fn revoked_key_is_refused_everywhere_and_earlier_records_stand() -> anyhow
 
     // The thief: both keys, Xinyang stopped, entries chained onto Xinyang's real feed.
     net.stop("xinyang").await;
-    let node_key = key(&net, "xinyang", "node.key");
+    let node_key = net.key("xinyang", "node.key");
     let mut chain = net.chain_after("suzhou", "xinyang", node_key.clone()).await?;
     let head = chain.seq;
     let backdated = record_envelope_at(
@@ -111,7 +106,7 @@ async fn revoked_key_is_refused_everywhere_and_earlier_records_stand() -> anyhow
         record_envelope_at(&authority, "xinyang", &uscc("411500", 9903), Classification::Public, "fresh", now());
     let app = ScriptedApp::default();
     for r in ["suzhou", "luan"] {
-        app.admit(key(&net, r, "node.key").public(), &r.parse()?);
+        app.admit(net.key(r, "node.key").public(), &r.parse()?);
     }
     for env in [&backdated, &fresh] {
         let e = chain.next(env, true);
@@ -183,7 +178,7 @@ async fn late_body_whose_entry_precedes_the_revocation_is_accepted() -> anyhow::
     assert_eq!(net.object("luan", &record).await?.status, 404, "lu'an has only the entry, not the body");
 
     let dir = net.city("xinyang").dir.clone();
-    let authority = key(&net, "xinyang", "authority-1.key");
+    let authority = net.key("xinyang", "authority-1.key");
     let tmp = tempfile::tempdir()?;
     let file = tmp.path().join("revoke.cbor");
     let from = (now() + 2).to_string();

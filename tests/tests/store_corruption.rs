@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use credfed_tests::net::{files_under, Run, TestNet};
-use credfed_tests::{admin_binary, days_ago, node_binary, store_rebuild, today, uscc, wait_until};
+use credfed_tests::{days_ago, node_binary, store_rebuild, today, uscc, wait_until};
 use rand_core::RngCore;
 use serde_json::{json, Value};
 
@@ -120,11 +120,7 @@ fn curl_ok(url: &str) -> bool {
 
 /// `credfed-admin --json store check DIR`: the report when the store opens with no problem.
 fn store_check(store: &Path) -> Result<Value, String> {
-    let out = Command::new(admin_binary())
-        .args(["--json", "store", "check"])
-        .arg(store)
-        .output()
-        .map_err(|e| e.to_string())?;
+    let out = credfed_tests::admin(["--json", "store", "check", &store.to_string_lossy()]);
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     if !out.status.success() {
         return Err(format!("exit {:?}: {text}", out.status.code()));
