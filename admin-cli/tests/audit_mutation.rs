@@ -6,6 +6,7 @@
 mod common;
 
 use common::{code, field_spans, run, stdout};
+use credfed_protocol::bundle::sample::Rng;
 use credfed_protocol::bundle::{verify_bundle_bytes, AuditBundle};
 use credfed_protocol::cbor::ByteBuf;
 use credfed_protocol::keys::PublicKey;
@@ -152,20 +153,9 @@ mod source {
 }
 
 /// Deterministic xorshift.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn flip(&mut self) -> u8 {
-        1 + (self.next() % 255) as u8
-    }
+/// A non-zero byte to XOR into a position (the byte always changes).
+fn flip(rng: &mut Rng) -> u8 {
+    1 + rng.below(255) as u8
 }
 
 fn lists(b: &mut AuditBundle) -> [(&'static str, &mut Vec<ByteBuf>); 5] {
@@ -180,7 +170,7 @@ fn lists(b: &mut AuditBundle) -> [(&'static str, &mut Vec<ByteBuf>); 5] {
 
 /// Every mutation, named.
 fn mutations(src: &Source) -> Vec<(String, Vec<u8>)> {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
     let mut out: Vec<(String, Vec<u8>)> = Vec::new();
     let bytes = &src.bytes;
     let base = AuditBundle::decode(bytes).unwrap();
@@ -192,14 +182,14 @@ fn mutations(src: &Source) -> Vec<(String, Vec<u8>)> {
         for _ in 0..n {
             let p = span.start + rng.below(span.len());
             let mut m = bytes.clone();
-            m[p] ^= rng.flip();
+            m[p] ^= flip(&mut rng);
             out.push((format!("flip {field} @{p}"), m));
         }
     }
     for _ in 0..200 {
         let p = rng.below(bytes.len());
         let mut m = bytes.clone();
-        m[p] ^= rng.flip();
+        m[p] ^= flip(&mut rng);
         out.push((format!("flip @{p}"), m));
     }
     // 2. Truncation.

@@ -33,9 +33,7 @@ fn env(name: &str, default: u64) -> u64 {
 }
 
 fn uscc(n: u64) -> String {
-    let first17 = format!("91411500MA{:07}", n % 10_000_000);
-    let c = credfed_protocol::uscc::expected_check_char(&first17).expect("valid");
-    format!("{first17}{c}")
+    credfed_protocol::bundle::sample::uscc("411500", n).to_string()
 }
 
 fn now() -> u64 {

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod audit_routes;
+pub mod dispatch;
 pub mod drafts;
 pub mod error;
 pub mod openapi;
@@ -39,8 +40,8 @@ use tokio::sync::{watch, Semaphore};
 use crate::config::ApiConfig;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
+use crate::state::tokens::{self, AuthError, Principal};
 use crate::state::State;
-use crate::tokens::{self, AuthError, Principal};
 use error::ApiError;
 use routes::RouteId;
 
@@ -234,7 +235,7 @@ async fn route(
         }
     };
     let ctx = Ctx { app, principal, params, query, content_type, body };
-    (routes::dispatch(r.id, ctx).await, Some(r.path), token_id)
+    (dispatch::dispatch(r.id, ctx).await, Some(r.path), token_id)
 }
 
 /// Serves `listener` until `stop` turns true, then drains connections (at most 10 s).

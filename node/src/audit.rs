@@ -10,8 +10,12 @@
 //! * Each new checkpoint extends the previous one's frontier, so it is consistent with it by
 //!   construction.
 //!
+//! [`export`] builds the self-contained bundle an auditor verifies offline.
+//!
 //! Checkpoints are C2SP `tlog-checkpoint` bodies (origin `credfed/<region>/audit`) in a C2SP
 //! signed note whose key name is the region id, signed by the node key.
+
+pub mod export;
 
 use std::sync::atomic::Ordering;
 

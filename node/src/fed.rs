@@ -9,6 +9,7 @@
 //! | `sync.rs` | the driver task: gossip of own objects, anti-entropy on connect and every tick, missing bodies, redials |
 //! | `witness.rs` | cosigning peers' checkpoints after a consistency check, collecting cosignatures for ours |
 //! | `compare.rs` | witnesses comparing the checkpoints they cosigned (split views across witnesses) |
+//! | `recovery.rs` | entering recovery mode (our own feed is behind a peer's copy) and ending it |
 //!
 //! Received objects enter through the same ingest pipeline as HTTP submissions, with their
 //! origin's signed feed entry; entries are applied strictly in feed order (a gap is fetched by
@@ -16,7 +17,7 @@
 
 mod app;
 mod compare;
-pub mod receipts;
+mod recovery;
 mod serve;
 mod sync;
 mod witness;
@@ -24,75 +25,9 @@ mod witness;
 use std::sync::Arc;
 
 use credfed_net::{NetConfig, NetHandle};
-use credfed_protocol::envelope::ObjectId;
-use credfed_protocol::objects::Body;
-use credfed_protocol::{Classification, RegionId};
 
 use crate::config::NodeConfig;
 use crate::ingest::Ingest;
-use crate::query;
-use crate::store::{FedNs, Store};
-
-pub use serve::entitled;
-pub use witness::split_views;
-
-/// Plain CBOR of federation state values (pending items, witness state, split-view evidence).
-pub(crate) fn state_enc<T: serde::Serialize>(v: &T) -> Vec<u8> {
-    let mut out = Vec::new();
-    ciborium::ser::into_writer(v, &mut out).expect("writing to a Vec cannot fail");
-    out
-}
-
-/// Inverse of [`state_enc`]; `None` for bytes that do not decode.
-pub(crate) fn state_dec<T: serde::de::DeserializeOwned>(v: &[u8]) -> Option<T> {
-    ciborium::de::from_reader(v).ok()
-}
-
-/// An own object made durable, to gossip.
-#[derive(Clone, Debug)]
-pub struct Published {
-    /// Our region.
-    pub origin: RegionId,
-    /// Own-feed position.
-    pub seq: u64,
-    /// Object id.
-    pub id: ObjectId,
-    /// Signed feed entry bytes.
-    pub entry: Vec<u8>,
-    /// The envelope, when its body is `public` (only public bodies travel on gossip).
-    pub envelope: Option<Vec<u8>>,
-}
-
-/// The classification governing where an object's body may travel: a record's or
-/// correction's own; for objects acting on a record (repair, withdrawal, objection, resolution,
-/// measure) the record's; everything else (trust objects, schemes, receipts) is public.
-pub fn classification(body: &Body, store: &dyn Store) -> Classification {
-    if let Some(c) = body.record_content() {
-        return c.classification;
-    }
-    if let Some(target) = body.target() {
-        if let Ok(Some(t)) = query::load(store, &target) {
-            if let Some(c) = t.body.record_content() {
-                return c.classification;
-            }
-        }
-    }
-    Classification::Public
-}
-
-/// Equivocation proofs held (origin, seq, proof).
-///
-/// # Errors
-/// [`crate::store::StoreError`].
-pub fn equivocations(store: &dyn Store) -> Result<Vec<credfed_protocol::feed::Equivocation>, crate::store::StoreError> {
-    let mut out = Vec::new();
-    for (_, v) in store.fed_scan(FedNs::Equivocation, &[], 10_000)? {
-        if let Ok(p) = credfed_protocol::cbor::from_canonical(&v, usize::MAX, "equivocation") {
-            out.push(p);
-        }
-    }
-    Ok(out)
-}
 
 /// The running federation layer.
 pub struct Federation {

@@ -26,10 +26,10 @@ use serde::{Deserialize, Serialize};
 use crate::config::{AuthorityKeyConfig, KeysConfig, NodeConfig};
 use crate::ingest::Ingest;
 use crate::keyfile;
-use crate::node::{build_state, open_store};
+use crate::state::build::build_state;
 use crate::state::system_clock;
+use crate::state::tokens::{self, Scope as TokenScope};
 use crate::store::MetaWrite;
-use crate::tokens::{self, Scope as TokenScope};
 
 /// Validity of the delegations written at init (two years).
 pub const DELEGATION_SECS: u64 = 2 * 365 * 86_400;
@@ -188,7 +188,7 @@ pub fn init(o: &InitOptions) -> Result<Access, InitError> {
     let toml = format!("# credfed node of {} ({name}). Written by `credfed-node init`.\n{}", o.region, cfg.to_toml());
     keyfile::write_public(&dir.join("node.toml"), toml.as_bytes()).map_err(other)?;
 
-    let store = open_store(&cfg, true).map_err(other)?;
+    let store = crate::store::open(&cfg, true).map_err(other)?;
     let state = build_state(&cfg, store, system_clock()).map_err(other)?;
     let (ingest, worker) = Ingest::start(Arc::clone(&state), 64).map_err(other)?;
     let now = state.now();

@@ -4,40 +4,42 @@
 //! the HTTP [`api`], the [`audit`] log, [`metrics`], and [`init`] (a ready region in one
 //! command).
 //!
-//! ## Layout
-//! - [`config`]: `node.toml` (unknown keys are errors naming key and file).
-//! - [`store`]: the `Store` trait, its sled implementation, group commit (the only sled user).
-//! - [`ingest`]: decode → verify → authorize → domain rules → dedupe → commit → audit, with one
-//!   writer thread assigning feed seqs and audit indexes.
-//! - [`query`]: read side; record status is derived on read.
-//! - [`audit`] / [`export`]: checkpoints (C2SP signed note), RFC 9162 proofs, bundles.
-//! - [`api`]: hyper 1 server, route table, handlers, OpenAPI.
-//! - [`node`]: `start`/`run(config, shutdown)` so tests and the binary embed the same node.
+//! ## Layout: layers that only point down
+//! | layer | modules | what |
+//! |---|---|---|
+//! | base | [`config`], [`keyfile`], [`metrics`] | `node.toml`, key files, Prometheus registry |
+//! | store | [`store`] | the `Store` trait, its sled implementation, group commit (the only sled user) |
+//! | state | [`state`] | shared [`state::State`]; what is derived from stored objects (status, classification, receipts, evidence, recovery marker); tokens |
+//! | ingest | [`ingest`] | decode → verify → authorize → domain rules → sequence → commit → audit leaves, one writer thread |
+//! | audit | [`audit`] | checkpoints (C2SP signed note), RFC 9162 proofs, bundles |
+//! | drivers | [`api`], [`fed`] | HTTP API (hyper); federation (gossip, anti-entropy, witnessing, recovery) |
+//! | assembly | [`node`], [`init`], [`setup`], [`demo`], [`rebuild`] | a running node; a new region; a local federation; a rebuilt store |
 //!
-//! ## What a federation layer calls
-//! - [`ingest::Ingest::submit`] / [`ingest::Ingest::enqueue`]: every received object.
-//! - [`store::Store`]: `feed_range`, `feed_heads`, `object`, `meta` for serving peers.
-//! - [`ingest::Ingest::audit`]: append `Sent`/`Withheld` events.
-//! - [`audit::checkpoint`]: the current signed checkpoint (for cosigning).
-
-pub mod api;
-pub mod audit;
+//! A module imports only from its own layer or below; `node/tests/layering.rs` fails on a
+//! back-edge or an import cycle between files.
+//!
+// Layers, lowest first; a module imports only from its own layer or below
+// (node/tests/layering.rs fails on a back-edge or a cycle).
+// base
 pub mod config;
-pub mod demo;
-pub mod export;
-pub mod fed;
-pub mod ingest;
-pub mod init;
 pub mod keyfile;
-pub mod local_state;
 pub mod metrics;
-pub mod node;
-pub mod query;
-pub mod rebuild;
-pub mod recovery;
-pub mod setup;
-pub mod state;
+// store: bytes, sled, batches, group commit
 pub mod store;
-pub mod tokens;
+// state: shared state and what is derived from stored objects
+pub mod state;
+// ingest: validate → authorize → sequence → commit → audit leaves
+pub mod ingest;
+// audit log read side and checkpoints
+pub mod audit;
+// drivers
+pub mod api;
+pub mod fed;
+// assembly: a running node, a new region, a local federation, a rebuilt store
+pub mod demo;
+pub mod init;
+pub mod node;
+pub mod rebuild;
+pub mod setup;
 
 pub use node::{run, start, RunningNode, StartError};

@@ -4,23 +4,18 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-
-use credfed_protocol::person::PersonSecret;
 
 use crate::api;
 use crate::config::NodeConfig;
 use crate::ingest::{Ingest, IngestWorker};
 use crate::keyfile::{self, KeyFileError};
-use crate::metrics::Metrics;
-use crate::state::{self, AuthorityKey, Clock, State};
-use crate::store::sled_store_options;
-use crate::store::{SledStore, Store, StoreError};
-use credfed_protocol::rules::RuleSet;
+use crate::state::build::{build_state, BuildError};
+use crate::state::{self, Clock, State};
+use crate::store::{self, StoreError};
 
 /// Why a node could not start.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +40,16 @@ pub enum StartError {
         /// Error.
         source: std::io::Error,
     },
+}
+
+impl From<BuildError> for StartError {
+    fn from(e: BuildError) -> StartError {
+        match e {
+            BuildError::Store(e) => StartError::Store(e),
+            BuildError::Key(e) => StartError::Key(e),
+            BuildError::Rules(e) => StartError::Rules(e),
+        }
+    }
 }
 
 impl StartError {
@@ -113,97 +118,6 @@ impl RunningNode {
     }
 }
 
-/// Opens the store of `cfg` (never creating one).
-///
-/// # Errors
-/// [`StoreError::Open`] / [`StoreError::Corrupt`].
-pub fn open_store(cfg: &NodeConfig, create: bool) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(Arc::new(SledStore::open(&cfg.store_dir(), &sled_store_options(&cfg.store, create))?))
-}
-
-/// Builds the shared state from an open store.
-///
-/// # Errors
-/// [`StartError`].
-pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Result<Arc<State>, StartError> {
-    let node_key = keyfile::read_key(&cfg.resolve(&cfg.keys.node_key))?;
-    let mut authorities = Vec::new();
-    for a in &cfg.keys.authorities {
-        authorities.push(AuthorityKey { name: a.name.clone(), key: keyfile::read_key(&cfg.resolve(&a.file))? });
-    }
-    let person_secret = match &cfg.federation.person_secret_file {
-        Some(p) => {
-            let path = cfg.resolve(p);
-            let bytes = keyfile::read_hex_secret(&path)?;
-            Some(PersonSecret::from_bytes(&bytes).map_err(|e| KeyFileError::Invalid { path, detail: e.to_string() })?)
-        }
-        None => None,
-    };
-    let (rules, calendar) = load_rules(cfg)?;
-    let trust = state::load_trust(&*store)?;
-    let policy = store.policy()?.unwrap_or_default();
-    let tokens = state::load_tokens(&*store)?;
-    let peer_id = state::peer_id(&node_key.public());
-    let recovery = crate::recovery::marker(&*store)?.map(crate::recovery::Recovery::new);
-    let audit_epoch = crate::recovery::epoch(&*store)?;
-    let rollback = crate::recovery::rollback(&*store)?;
-    if let Some(r) = &rollback {
-        tracing::error!(witness = %r.witness, witnessed = r.witnessed, ours = r.ours, "this store's audit log was rolled back (a witness cosigned a larger log): no checkpoint will be signed; rebuild the store (credfed-admin store rebuild --from-peers --force)");
-    }
-    Ok(Arc::new(State {
-        region: cfg.region.clone(),
-        store,
-        trust: RwLock::new(trust),
-        policy: RwLock::new(policy),
-        tokens: RwLock::new(tokens),
-        rules,
-        calendar,
-        metrics: Metrics::new(),
-        node_key,
-        peer_id,
-        authorities,
-        person_secret,
-        clock,
-        durable_audit_size: AtomicU64::new(0),
-        checkpoint_lock: Mutex::new(()),
-        published: tokio::sync::broadcast::channel(4096).0,
-        trust_changed: tokio::sync::Notify::new(),
-        peers: RwLock::new(Vec::new()),
-        p2p_addrs: RwLock::new(Vec::new()),
-        net: std::sync::OnceLock::new(),
-        recovery: Mutex::new(recovery),
-        recovered: Mutex::new(None),
-        audit_epoch,
-        rollback: Mutex::new(rollback),
-        local_state_file: Some(cfg.data_dir().join(crate::local_state::FILE)),
-    }))
-}
-
-/// The rule table and calendar: built in, replaced / extended by the config's override files.
-///
-/// # Errors
-/// [`StartError::Rules`] naming the file and what is wrong.
-pub fn load_rules(cfg: &NodeConfig) -> Result<(RuleSet, credfed_protocol::calendar::Calendar), StartError> {
-    let read = |p: &std::path::Path| {
-        std::fs::read_to_string(p).map_err(|e| StartError::Rules(format!("{}: {e}", p.display())))
-    };
-    let rules = match &cfg.rules.rules_file {
-        Some(p) => {
-            let p = cfg.resolve(p);
-            RuleSet::from_json(&read(&p)?).map_err(|e| StartError::Rules(format!("{}: {e}", p.display())))?
-        }
-        None => RuleSet::builtin(),
-    };
-    let mut calendar = credfed_protocol::calendar::Calendar::builtin();
-    if let Some(p) = &cfg.rules.calendar_file {
-        let p = cfg.resolve(p);
-        let extra = credfed_protocol::calendar::Calendar::from_json(&read(&p)?)
-            .map_err(|e| StartError::Rules(format!("{}: {e}", p.display())))?;
-        calendar.merge_override(extra);
-    }
-    Ok((rules, calendar))
-}
-
 /// Starts a node: store, writer, API and admin listeners.
 ///
 /// # Errors
@@ -218,11 +132,11 @@ pub async fn start(cfg: NodeConfig) -> Result<RunningNode, StartError> {
 /// [`StartError`].
 pub async fn start_with_clock(cfg: NodeConfig, clock: Clock) -> Result<RunningNode, StartError> {
     let c = cfg.clone();
-    let store = tokio::task::spawn_blocking(move || open_store(&c, false))
+    let store = tokio::task::spawn_blocking(move || store::open(&c, false))
         .await
         .map_err(|e| StoreError::Open(e.to_string()))??;
     let state = build_state(&cfg, store, clock)?;
-    if let Some(r) = crate::recovery::marker(&*state.store)? {
+    if let Some(r) = state::recovery::marker(&*state.store)? {
         tracing::warn!(min_peers = r.min_peers, previous = %r.previous, "store in recovery: own feed is being refilled from peers; local submissions are refused until it completes");
     } else {
         state.save_local_state();

@@ -7,9 +7,9 @@
 //! 2. **Move aside** the damaged store to `store.damaged-<unix time>` (never deleted: it is
 //!    the evidence, and what `store check` or sled experts may still read).
 //! 3. **Restore** into a fresh store what no peer can give back, from `local-state.json` (see
-//!    [`crate::local_state`]), `anchor.json` and anchors given by the operator: the recovery
+//!    [`crate::state::local_state`]), `anchor.json` and anchors given by the operator: the recovery
 //!    marker first, then pinned roots, policy, token records and every region's trust objects.
-//! 4. **Run** the node in recovery mode ([`crate::recovery`]) until its own feed and every
+//! 4. **Run** the node in recovery mode ([`crate::state::recovery`]) until its own feed and every
 //!    other feed reach the highest heads that `min_peers` peers report, or the timeout passes
 //!    (the marker then stays: `credfed-node run` finishes the recovery by itself).
 //!
@@ -31,9 +31,9 @@ use serde::Serialize;
 use crate::config::NodeConfig;
 use crate::ingest::Ingest;
 use crate::init::Anchor;
-use crate::local_state::{self, LocalState};
-use crate::node::{build_state, open_store};
-use crate::recovery::{self, Marker, Status};
+use crate::state::build::build_state;
+use crate::state::local_state::{self, LocalState};
+use crate::state::recovery::{self, Marker, Status};
 use crate::state::system_clock;
 use crate::store::{FedNs, MetaWrite, SledOptions, SledStore};
 
@@ -306,7 +306,7 @@ pub fn prepare(cfg: &NodeConfig, o: &Options) -> Result<(Option<PathBuf>, bool, 
         None
     };
 
-    let store = open_store(cfg, true).map_err(failed)?;
+    let store = crate::store::open(cfg, true).map_err(failed)?;
     let state = build_state(cfg, store, system_clock()).map_err(failed)?;
     let (ingest, worker) = Ingest::start(Arc::clone(&state), 64).map_err(failed)?;
     let r = restore(&ingest, cfg, &pins, ls.as_ref(), min_peers, previous.as_deref(), &mut restored);
@@ -400,7 +400,7 @@ pub async fn run(cfg: NodeConfig, o: Options, mut progress: impl FnMut(&Status))
     let deadline = started + o.timeout;
     let mut last: Option<Status> = None;
     let complete = loop {
-        match recovery::status(&st).map_err(failed)? {
+        match st.recovery_status().map_err(failed)? {
             None => break true,
             Some(s) => {
                 progress(&s);

@@ -15,7 +15,7 @@ use crate::config::NodeConfig;
 use crate::ingest::Ingest;
 use crate::init::{init, Access, Anchor, InitOptions};
 use crate::keyfile;
-use crate::node::{build_state, open_store};
+use crate::state::build::build_state;
 use crate::state::system_clock;
 use crate::store::MetaWrite;
 
@@ -82,7 +82,7 @@ pub fn free_port() -> std::io::Result<u16> {
 pub fn pin_offline(cfg: &NodeConfig, anchor: &Anchor) -> anyhow::Result<()> {
     let region: RegionId = anchor.region.parse()?;
     let root: PublicKey = anchor.root_key.parse()?;
-    let store = open_store(cfg, false)?;
+    let store = crate::store::open(cfg, false)?;
     let state = build_state(cfg, store, system_clock())?;
     let (ingest, worker) = Ingest::start(Arc::clone(&state), 64)?;
     let ev = AuditEvent::AdminChange {

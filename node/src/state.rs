@@ -1,12 +1,37 @@
-//! The node's shared state: store handle, trust, policy, tokens cache, keys, rules, metrics.
+//! The node's shared state: store handle, trust, policy, tokens cache, keys, rules, metrics,
+//! and the state derived from stored objects.
 //!
 //! Mutations of trust, policy and tokens happen only in the ingest writer, after the commit
 //! that records them was applied; readers take short read locks.
+//!
+//! ## Layout (the layer above [`crate::store`], below [`crate::ingest`])
+//! | module | what |
+//! |---|---|
+//! | [`build`] | a [`State`] from the config and the open store |
+//! | [`query`] | stored objects decoded; record status derived on read |
+//! | [`classify`] | an object's governing classification; which regions may receive its body |
+//! | [`receipts`] | per record: which regions applied the origin's actions, which are overdue |
+//! | [`evidence`] | equivocation proofs, witness state, split views |
+//! | [`recovery`] | recovery mode's marker, progress and the audit-log epoch / rollback record |
+//! | [`local_state`] | `local-state.json`, what only this node knows (for a rebuild) |
+//! | [`tokens`] | API bearer tokens and scopes |
+
+pub mod build;
+pub mod classify;
+pub mod evidence;
+pub mod local_state;
+pub mod query;
+pub mod receipts;
+pub mod recovery;
+pub mod tokens;
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
+use std::collections::BTreeMap;
+
+use credfed_protocol::envelope::ObjectId;
 use credfed_protocol::keys::{PublicKey, SecretKey};
 use credfed_protocol::objects::{self, Body};
 use credfed_protocol::person::PersonSecret;
@@ -16,6 +41,21 @@ use credfed_protocol::{ObjectType, RegionId, Scope};
 use crate::metrics::Metrics;
 use crate::store::{Store, StoreError, TokenRecord};
 use credfed_protocol::rules::RuleSet;
+
+/// An own object made durable, for the federation layer to gossip.
+#[derive(Clone, Debug)]
+pub struct Published {
+    /// Our region.
+    pub origin: RegionId,
+    /// Own-feed position.
+    pub seq: u64,
+    /// Object id.
+    pub id: ObjectId,
+    /// Signed feed entry bytes.
+    pub entry: Vec<u8>,
+    /// The envelope, when its body is `public` (only public bodies travel on gossip).
+    pub envelope: Option<Vec<u8>>,
+}
 
 /// Wall-clock source (Unix seconds); injectable for tests.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -67,7 +107,7 @@ pub struct State {
     pub checkpoint_lock: Mutex<()>,
     /// Own objects made durable, for the federation layer to gossip (lagging receivers miss
     /// some; anti-entropy catches up).
-    pub published: tokio::sync::broadcast::Sender<crate::fed::Published>,
+    pub published: tokio::sync::broadcast::Sender<Published>,
     /// Signalled when trust changed (delegation, revocation, pin): re-check connected peers.
     pub trust_changed: tokio::sync::Notify,
     /// Connected peers (PeerId text, region), as the federation driver last saw them.
@@ -76,16 +116,16 @@ pub struct State {
     pub p2p_addrs: RwLock<Vec<String>>,
     /// The swarm handle, once federation started.
     pub net: std::sync::OnceLock<credfed_net::NetHandle>,
-    /// Recovery progress while the store is being rebuilt from peers ([`crate::recovery`]);
+    /// Recovery progress while the store is being rebuilt from peers ([`recovery`]);
     /// set and cleared only by the writer, with the marker commit.
-    pub recovery: Mutex<Option<crate::recovery::Recovery>>,
+    pub recovery: Mutex<Option<recovery::Recovery>>,
     /// The recovery status at the moment recovery completed (for the rebuild report).
-    pub recovered: Mutex<Option<crate::recovery::Status>>,
+    pub recovered: Mutex<Option<recovery::Status>>,
     /// Audit-log epoch (1, or n ≥ 2 after a rebuild; names the checkpoint origin line).
     pub audit_epoch: u32,
     /// Set when a witness showed that our log was rolled back: no new checkpoint is signed.
-    pub rollback: Mutex<Option<crate::recovery::Rollback>>,
-    /// Where [`crate::local_state`] is kept (`None`: not kept, e.g. in-memory test states).
+    pub rollback: Mutex<Option<recovery::Rollback>>,
+    /// Where [`local_state`] is kept (`None`: not kept, e.g. in-memory test states).
     pub local_state_file: Option<std::path::PathBuf>,
 }
 
@@ -114,10 +154,28 @@ impl State {
             return;
         }
         if let Some(path) = &self.local_state_file {
-            if let Err(e) = crate::local_state::save(&*self.store, self.region.as_str(), self.now(), path) {
+            if let Err(e) = local_state::save(&*self.store, self.region.as_str(), self.now(), path) {
                 tracing::warn!(error = %e, path = %path.display(), "local-state.json not written");
             }
         }
+    }
+
+    /// Records the heads `peer` reported (no-op outside recovery).
+    pub fn observe_heads(&self, peer: &str, heads: &BTreeMap<RegionId, u64>) {
+        if let Some(r) = self.recovery.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+            r.observe(peer, heads);
+        }
+    }
+
+    /// Where recovery stands; `None` outside recovery.
+    ///
+    /// # Errors
+    /// [`StoreError`] reading our heads.
+    pub fn recovery_status(&self) -> Result<Option<recovery::Status>, StoreError> {
+        let Some(r) = self.recovery.lock().unwrap_or_else(|p| p.into_inner()).clone() else { return Ok(None) };
+        let ours: BTreeMap<RegionId, u64> = self.store.feed_heads()?.into_iter().map(|h| (h.origin, h.seq)).collect();
+        let trust = self.trust();
+        Ok(Some(r.status(&ours, |o| trust.root_of(o).is_some())))
     }
 
     /// Trust state (read).

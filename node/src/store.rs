@@ -179,7 +179,7 @@ pub enum MetaWrite {
 /// A key and its value.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
 
-/// Namespaces of federation state kept beside the objects (see `crate::fed`).
+/// Namespaces of federation state kept beside the objects (values: [`fed_enc`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FedNs {
     /// Equivocation proofs, by origin and seq.
@@ -195,7 +195,7 @@ pub enum FedNs {
     /// Evidence of split views (two inconsistent checkpoints of one origin).
     SplitView,
     /// The recovery marker of a store being rebuilt from peers, the audit-log epoch, and the
-    /// evidence of a rolled-back log (`recovery::MARKER_KEY`, `EPOCH_KEY`, `ROLLBACK_KEY`).
+    /// evidence of a rolled-back log (`state::recovery::MARKER_KEY`, `EPOCH_KEY`, `ROLLBACK_KEY`).
     Recovery,
 }
 
@@ -355,4 +355,25 @@ pub use sled_store::SledOptions;
 /// sled options from the `[store]` config section.
 pub fn sled_store_options(c: &crate::config::StoreConfig, create: bool) -> SledOptions {
     SledOptions { cache_bytes: c.cache_mb.saturating_mul(1024 * 1024), fsync: c.fsync, create }
+}
+
+/// Opens the store of `cfg` (creating it only when `create`).
+///
+/// # Errors
+/// [`StoreError::Open`] / [`StoreError::Corrupt`].
+pub fn open(cfg: &crate::config::NodeConfig, create: bool) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    Ok(std::sync::Arc::new(SledStore::open(&cfg.store_dir(), &sled_store_options(&cfg.store, create))?))
+}
+
+/// Plain CBOR of a federation-state value ([`FedNs`]: pending items, witness state, evidence,
+/// recovery marker).
+pub fn fed_enc<T: Serialize>(v: &T) -> Vec<u8> {
+    let mut out = Vec::new();
+    ciborium::ser::into_writer(v, &mut out).expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Inverse of [`fed_enc`]; `None` for bytes that do not decode.
+pub fn fed_dec<T: serde::de::DeserializeOwned>(v: &[u8]) -> Option<T> {
+    ciborium::de::from_reader(v).ok()
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use credfed_node::api::routes::ROUTES;
-use credfed_node::export::Bundle;
+use credfed_node::audit::export::Bundle;
 use credfed_protocol::bundle::origin_line;
 use credfed_protocol::checkpoint::open_checkpoint;
 use credfed_protocol::feed::{verify_chain, SignedFeedEntry};

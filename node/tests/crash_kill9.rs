@@ -20,25 +20,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
+use credfed_protocol::bundle::sample::Rng;
 use credfed_protocol::checkpoint::open_checkpoint;
 use credfed_protocol::envelope::{Envelope, ObjectId};
 use credfed_protocol::feed::SignedFeedEntry;
 use credfed_protocol::keys::PublicKey;
 use credfed_protocol::merkle::{leaf_hash, root, verify_consistency, Hash};
 use serde_json::Value;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next() % (hi - lo)
-    }
-}
 
 /// Minimal HTTP/1.1 client (one request per connection, survives the server dying).
 fn http(port: u16, method: &str, path: &str, token: &str, ctype: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
@@ -142,7 +130,7 @@ fn acked_objects_survive_kill9() {
     let seed: u64 =
         std::env::var("CREDFED_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| now() ^ 0x9e37_79b9);
     println!("crash_kill9: CREDFED_SEED={seed} CREDFED_CYCLES={cycles}");
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().to_path_buf();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

@@ -194,9 +194,7 @@ pub fn today() -> Day {
 /// # Panics
 /// When `division` is not 6 ASCII digits.
 pub fn uscc(division: &str, n: u64) -> String {
-    let first17 = format!("91{division}MA{:07}", n % 10_000_000);
-    let c = credfed_protocol::uscc::expected_check_char(&first17).expect("17 valid characters");
-    format!("{first17}{c}")
+    credfed_protocol::bundle::sample::uscc(division, n).to_string()
 }
 
 /// A fresh random 32-character hex canary.

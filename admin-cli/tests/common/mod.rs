@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use credfed_protocol::bundle::sample;
+
 /// The binary under test.
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_credfed-admin"));
@@ -165,21 +167,14 @@ impl Drop for LiveNode {
     }
 }
 
-/// A valid USCC from a counter.
+/// A valid Xinyang USCC from a counter.
 pub fn uscc(n: u64) -> String {
-    let first17 = format!("91411500MA{:07}", n % 10_000_000);
-    let c = credfed_protocol::uscc::expected_check_char(&first17).expect("17 valid chars");
-    format!("{first17}{c}")
+    sample::uscc("411500", n).to_string()
 }
 
-/// A penalty draft as a platform posts it.
+/// A penalty draft as a platform posts it, decision number `n`.
 pub fn penalty(uscc: &str, decided_on: &str, n: u64) -> serde_json::Value {
-    serde_json::json!({
-        "kind": "administrative_penalty", "subject": {"uscc": uscc}, "subject_name": "信阳某商贸有限公司",
-        "authority": "信阳市市场监督管理局", "decision_no": format!("信市监罚〔2026〕{n}号"),
-        "legal_basis": "《中华人民共和国食品安全法》第一百二十四条", "facts": "销售不符合食品安全标准的食品",
-        "severity": "general", "sector": "market_regulation", "decided_on": decided_on, "classification": "public"
-    })
+    sample::penalty_draft(uscc, &format!("信市监罚〔2026〕{n}号"), decided_on, "general")
 }
 
 /// Today in China, as YYYY-MM-DD.

@@ -12,8 +12,8 @@ use serde_json::json;
 use super::drafts::parse;
 use super::error::ApiError;
 use super::{json, Ctx, Resp};
+use crate::state::tokens::{self, Scope};
 use crate::store::MetaWrite;
-use crate::tokens::{self, Scope};
 
 fn event(c: &Ctx, action: &str, detail: String) -> Option<AuditEvent> {
     Some(AuditEvent::AdminChange { at: c.app.state().now(), token_id: c.token_id(), action: action.into(), detail })

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::{json, text, Ctx, Resp};
-use crate::{audit, export, query};
+use crate::audit::{self, export};
+use crate::state::evidence::{equivocations, split_views};
+use crate::state::query;
 use credfed_protocol::status::Status;
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
@@ -71,7 +73,7 @@ pub async fn export(c: Ctx) -> Result<Resp, ApiError> {
     let from: u64 = c.q("from")?.unwrap_or(0);
     let to: Option<u64> = c.q("to")?;
     let ingest = c.app.ingest.clone();
-    let bytes = blocking(move || export::bundle(&ingest, from, to)).await?;
+    let bytes = blocking(move || Ok(export::bundle(&ingest, from, to)?)).await?;
     let mut r = hyper::Response::new(http_body_util::Full::new(bytes::Bytes::from(bytes)));
     r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/cbor"));
     Ok(r)
@@ -80,10 +82,8 @@ pub async fn export(c: Ctx) -> Result<Resp, ApiError> {
 /// `GET /v1/feeds`.
 pub async fn feeds(c: Ctx) -> Result<Resp, ApiError> {
     let st = c.app.state().clone();
-    let (heads, eq, split) = blocking(move || {
-        Ok((st.store.feed_heads()?, crate::fed::equivocations(&*st.store)?, crate::fed::split_views(&*st.store)?))
-    })
-    .await?;
+    let (heads, eq, split) =
+        blocking(move || Ok((st.store.feed_heads()?, equivocations(&*st.store)?, split_views(&*st.store)?))).await?;
     let v: Vec<Value> =
         heads.iter().map(|h| json!({ "origin": h.origin, "seq": h.seq, "hash": h.hash.to_hex() })).collect();
     let eq: Vec<Value> = eq
@@ -164,7 +164,7 @@ pub async fn compliance(c: Ctx) -> Result<Resp, ApiError> {
                 }
             }
             if r.origin() == &st.region && !r.acting.is_empty() {
-                let (view, n) = crate::fed::receipts::view(&st, &r, today)?;
+                let (view, n) = crate::state::receipts::view(&st, &r, today)?;
                 if n > 0 {
                     receipts.push(json!({ "record": id.to_hex(), "overdue": n, "actions": view }));
                 }

@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use super::routes::{RouteId, ROUTES};
-use crate::tokens::Need;
+use crate::state::tokens::Need;
 
 fn error_schema() -> Value {
     json!({

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::{json, Ctx, Resp};
-use crate::query::{self, RecordState};
+use crate::state::query::{self, RecordState};
 use crate::state::State;
 use credfed_protocol::eligibility;
 use credfed_protocol::person::{PersonDigest, ResidentId};
@@ -152,7 +152,7 @@ pub async fn get_record(c: Ctx) -> Result<Resp, ApiError> {
     if r.origin() == &c.app.state().region {
         let st = c.app.state().clone();
         let today = Day::from_unix_china(st.now());
-        let (receipts, overdue) = blocking(move || Ok(crate::fed::receipts::view(&st, &r, today)?)).await?;
+        let (receipts, overdue) = blocking(move || Ok(crate::state::receipts::view(&st, &r, today)?)).await?;
         v["applied_by"] = receipts;
         v["receipts_overdue"] = json!(overdue);
     }

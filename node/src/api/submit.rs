@@ -15,7 +15,7 @@ use super::drafts::{self, parse};
 use super::error::ApiError;
 use super::{json, Ctx, Resp};
 use crate::ingest::Accepted;
-use crate::query;
+use crate::state::query;
 
 fn source(c: &Ctx) -> Source {
     c.source()

@@ -22,10 +22,10 @@ use credfed_protocol::merkle::{verify_consistency, Hash};
 use credfed_protocol::wire::{SyncRequest, SyncResponse, MAX_WITNESSED};
 use credfed_protocol::{RegionId, Role};
 
-use super::state_dec as dec;
-use super::witness::{keep_split_view, witness_state, SplitView, WitnessState};
+use super::witness::keep_split_view;
 use crate::ingest::Ingest;
-use crate::store::{FedNs, Store, StoreError};
+use crate::state::evidence::{witness_state, SplitView, WitnessState};
+use crate::store::{fed_dec as dec, FedNs, Store, StoreError};
 
 /// Most proven `(log, smaller size, larger size)` pairs remembered before the set is cleared.
 const PROVEN_CAP: usize = 4096;

@@ -11,33 +11,14 @@ use credfed_protocol::envelope::ObjectId;
 use credfed_protocol::feed::SignedFeedEntry;
 use credfed_protocol::keys::PublicKey;
 use credfed_protocol::wire::{FeedItem, SyncRequest, SyncResponse, MAX_RANGE, MAX_TIPS};
-use credfed_protocol::{Classification, RegionId};
+use credfed_protocol::RegionId;
 
 use super::witness;
 use crate::ingest::Ingest;
-use crate::query;
+use crate::state::classify::entitled;
+use crate::state::evidence::equivocations;
 use crate::state::State;
 use crate::store::{Store, StoreError};
-
-/// Whether `region` may receive the body of stored object `id` from this node.
-///
-/// # Errors
-/// [`StoreError`].
-pub fn entitled(state: &State, region: &RegionId, id: &ObjectId) -> Result<Option<Vec<u8>>, StoreError> {
-    let Some(l) = query::load(&*state.store, id)? else { return Ok(None) };
-    let class = super::classification(&l.body, &*state.store);
-    let ok = match class {
-        Classification::Public => true,
-        // The origin itself is entitled to its own shared bodies (it asks for them back when
-        // its store is rebuilt); others only from the origin, under the origin's policy.
-        Classification::Shared => {
-            &l.stored.meta.origin == region
-                || (l.stored.meta.origin == state.region && state.policy().entitled(region, class))
-        }
-        Classification::Restricted => false,
-    };
-    Ok(ok.then_some(l.stored.envelope))
-}
 
 fn error(code: &str, message: impl Into<String>) -> SyncResponse {
     SyncResponse::Error { code: code.into(), message: message.into() }
@@ -69,7 +50,7 @@ pub fn handle(ingest: &Ingest, region: RegionId, from_key: Option<PublicKey>, re
 
 fn heads(st: &State) -> Result<SyncResponse, StoreError> {
     let heads: BTreeMap<RegionId, u64> = st.store.feed_heads()?.into_iter().map(|h| (h.origin, h.seq)).collect();
-    Ok(SyncResponse::Heads { heads, equivocations: super::equivocations(&*st.store)? })
+    Ok(SyncResponse::Heads { heads, equivocations: equivocations(&*st.store)? })
 }
 
 /// The signed head entry of every feed held, as stored (at most [`MAX_TIPS`]).

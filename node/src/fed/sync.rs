@@ -179,7 +179,7 @@ async fn sync_with(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Regi
     let (ours, theirs) = (head_of(ingest, &st.region), heads.get(&st.region).copied().unwrap_or(0));
     if !recovering && theirs > ours && holds_our_entry(ingest, net, peer, ours + 1).await {
         let (ing, p) = (ingest.clone(), peer.to_string());
-        recovering = tokio::task::spawn_blocking(move || crate::recovery::enter_behind(&ing, &p, ours, theirs))
+        recovering = tokio::task::spawn_blocking(move || super::recovery::enter_behind(&ing, &p, ours, theirs))
             .await
             .unwrap_or(false);
     }
@@ -201,10 +201,10 @@ async fn sync_with(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Regi
         let complete = fetch_missing(ingest, net, peer, region, &st.region).await;
         tracing::debug!(%peer, complete, own_before, theirs = ?heads.get(&st.region), "recovery round");
         if complete && own_before >= heads.get(&st.region).copied().unwrap_or(0) {
-            crate::recovery::observe(st, &peer.to_string(), &heads);
+            st.observe_heads(&peer.to_string(), &heads);
         }
         let ing = ingest.clone();
-        let _ = tokio::task::spawn_blocking(move || crate::recovery::finish_if_complete(&ing)).await;
+        let _ = tokio::task::spawn_blocking(move || super::recovery::finish_if_complete(&ing)).await;
     }
 }
 

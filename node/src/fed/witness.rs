@@ -15,52 +15,10 @@ use credfed_protocol::keys::PublicKey;
 use credfed_protocol::merkle::{verify_consistency, Hash};
 use credfed_protocol::wire::{SyncRequest, SyncResponse};
 use credfed_protocol::RegionId;
-use serde::{Deserialize, Serialize};
 
 use crate::ingest::Ingest;
-use crate::store::{FedNs, MetaWrite, Store, StoreError};
-
-/// What a witness remembers of one log: the last checkpoint it cosigned.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub(super) struct WitnessState {
-    /// Its size.
-    pub(super) size: u64,
-    /// Its root.
-    pub(super) root: ByteBuf,
-    /// The note as the log's node signed it.
-    pub(super) note: String,
-}
-
-/// The witness state of `log` (a checkpoint origin line), if this node cosigned it.
-///
-/// # Errors
-/// [`StoreError`].
-pub(super) fn witness_state(store: &dyn Store, log: &str) -> Result<Option<WitnessState>, StoreError> {
-    Ok(store.fed_get(FedNs::Witness, log.as_bytes())?.and_then(|v| dec(&v)))
-}
-
-/// Evidence that an origin showed two inconsistent checkpoints.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct SplitView {
-    /// The origin region.
-    pub region: RegionId,
-    /// The checkpoint cosigned earlier.
-    pub earlier: String,
-    /// The inconsistent one presented later.
-    pub later: String,
-    /// Why it is inconsistent.
-    pub reason: String,
-}
-
-use super::{state_dec as dec, state_enc as enc};
-
-/// Split views detected (evidence kept across restarts).
-///
-/// # Errors
-/// [`StoreError`].
-pub fn split_views(store: &dyn Store) -> Result<Vec<SplitView>, StoreError> {
-    Ok(store.fed_scan(FedNs::SplitView, &[], 1000)?.into_iter().filter_map(|(_, v)| dec(&v)).collect())
-}
+use crate::state::evidence::{witness_state, SplitView, WitnessState};
+use crate::store::{fed_enc as enc, FedNs, MetaWrite};
 
 /// Keeps split-view evidence once per pair of notes: stored (kept across restarts), written to
 /// the audit log (`audit.split_view_detected`), counted and logged. `how` says how it was found.
@@ -222,12 +180,13 @@ pub async fn collect(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Re
 /// (now `ours` leaves) does not extend (audited, counted, logged once); from then on no
 /// checkpoint is signed.
 async fn rolled_back(ingest: &Ingest, witness: &RegionId, witnessed: u64, ours: u64) {
-    let r = crate::recovery::Rollback { witness: witness.to_string(), witnessed, ours, at: ingest.state().now() };
+    let r =
+        crate::state::recovery::Rollback { witness: witness.to_string(), witnessed, ours, at: ingest.state().now() };
     let ing = ingest.clone();
     let _ = tokio::task::spawn_blocking(move || record_rollback(&ing, r)).await;
 }
 
-fn record_rollback(ingest: &Ingest, r: crate::recovery::Rollback) {
+fn record_rollback(ingest: &Ingest, r: crate::state::recovery::Rollback) {
     let st = ingest.state();
     if st.rollback.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
         return;
@@ -240,7 +199,7 @@ fn record_rollback(ingest: &Ingest, r: crate::recovery::Rollback) {
         action: "audit.rollback_detected".into(),
         detail: format!("{} cosigned size {}; the log holds {}", r.witness, r.witnessed, r.ours),
     };
-    if let Err(e) = ingest.admin_blocking(vec![crate::recovery::rollback_write(&r)], Some(ev)) {
+    if let Err(e) = ingest.admin_blocking(vec![crate::state::recovery::rollback_write(&r)], Some(ev)) {
         tracing::warn!(error = %e, "rollback evidence not stored");
     }
 }

@@ -7,7 +7,7 @@ use credfed_protocol::objects::{Body, RecordContent, VerifiedObject};
 use credfed_protocol::{Day, ObjectType};
 
 use super::{ErrorClass, IngestError};
-use crate::query::{self, Loaded};
+use crate::state::query::{self, Loaded};
 use crate::store::Store;
 use credfed_protocol::rules::{RepairDenied, RuleSet};
 use credfed_protocol::status;

@@ -15,10 +15,13 @@ use credfed_protocol::trust::{authorize, AuthzContext, Decision, TargetInfo};
 use super::early::{Early, EarlySet, EARLY_TTL};
 use super::entries::{self, EntryCheck, EntryRefused, Heads};
 use super::{rules, Accepted, Cmd, EntryOutcome, ErrorClass, IngestError, Reply};
-use crate::fed::Published;
 use crate::metrics::Metrics;
-use crate::state::State;
-use crate::store::{AuditLeaf, Commit, FedNs, FeedWrite, GroupCommit, MetaWrite, NewObject, ObjectMeta, StoreError};
+use crate::state::classify::classification;
+use crate::state::recovery::{self, Recovery};
+use crate::state::{Published, State};
+use crate::store::{
+    fed_dec, fed_enc, AuditLeaf, Commit, FedNs, FeedWrite, GroupCommit, MetaWrite, NewObject, ObjectMeta, StoreError,
+};
 use credfed_protocol::cbor::ByteBuf;
 use credfed_protocol::feed::SignedFeedEntry;
 use credfed_protocol::merkle::{leaf_hash, Frontier};
@@ -348,7 +351,7 @@ impl Writer {
         let waited = waited_for(&obj, &*self.state.store);
         let item = PendingItem { envelope: ByteBuf(obj.envelope.encode()), seq, source };
         let key = [waited.as_bytes().as_slice(), obj.id().as_bytes()].concat();
-        c.meta.push(MetaWrite::Fed(FedNs::Pending, key, Some(crate::fed::state_enc(&item))));
+        c.meta.push(MetaWrite::Fed(FedNs::Pending, key, Some(fed_enc(&item))));
         match self.commit_feed(c, &[]) {
             Ok(_) => {
                 self.pending += 1;
@@ -391,7 +394,7 @@ impl Writer {
                 }
                 self.pending = self.pending.saturating_sub(1);
                 self.state.metrics.pending.set(self.pending as i64);
-                let Some(item) = crate::fed::state_dec::<PendingItem>(&value) else { continue };
+                let Some(item) = fed_dec::<PendingItem>(&value) else { continue };
                 let Ok(parked) = objects::open(&item.envelope.0) else { continue };
                 if self.state.store.meta(&parked.id()).ok().flatten().is_some() {
                     continue;
@@ -617,7 +620,7 @@ impl Writer {
             self.state.save_local_state();
         }
         if let Some((n, _, entry)) = published {
-            let public = crate::fed::classification(body, &*self.state.store) == Classification::Public;
+            let public = classification(body, &*self.state.store) == Classification::Public;
             let note = Published { origin: origin.clone(), seq: n, id, entry, envelope: public.then_some(envelope) };
             let tx = self.state.published.clone();
             self.group.after_flush(Box::new(move |r| {
@@ -654,13 +657,12 @@ impl Writer {
                     self.state.trust_changed.notify_one();
                 }
                 MetaWrite::Policy(p) => *self.state.policy.write().unwrap_or_else(|p| p.into_inner()) = p,
-                MetaWrite::Fed(FedNs::Recovery, k, v) if k == crate::recovery::MARKER_KEY => {
-                    let r = v.as_deref().and_then(crate::fed::state_dec).map(crate::recovery::Recovery::new);
+                MetaWrite::Fed(FedNs::Recovery, k, v) if k == recovery::MARKER_KEY => {
+                    let r = v.as_deref().and_then(fed_dec).map(Recovery::new);
                     *self.state.recovery.lock().unwrap_or_else(|p| p.into_inner()) = r;
                 }
-                MetaWrite::Fed(FedNs::Recovery, k, v) if k == crate::recovery::ROLLBACK_KEY => {
-                    *self.state.rollback.lock().unwrap_or_else(|p| p.into_inner()) =
-                        v.as_deref().and_then(crate::fed::state_dec);
+                MetaWrite::Fed(FedNs::Recovery, k, v) if k == recovery::ROLLBACK_KEY => {
+                    *self.state.rollback.lock().unwrap_or_else(|p| p.into_inner()) = v.as_deref().and_then(fed_dec);
                 }
                 MetaWrite::Checkpoint(_) | MetaWrite::Fed(..) => {}
             }

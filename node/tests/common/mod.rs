@@ -20,11 +20,9 @@ use hyper_util::rt::TokioExecutor;
 use rand_core::OsRng;
 use serde_json::Value;
 
-/// A valid USCC from a counter (GB 32100 check character computed).
+/// A valid Xinyang USCC from a counter.
 pub fn uscc(n: u64) -> String {
-    let first17 = format!("91411500MA{:07}", n % 10_000_000);
-    let c = credfed_protocol::uscc::expected_check_char(&first17).expect("17 valid chars");
-    format!("{first17}{c}")
+    sample::uscc("411500", n).to_string()
 }
 
 /// Initialises a region in `dir`.
@@ -134,12 +132,7 @@ impl TestNode {
 
 /// A penalty draft.
 pub fn penalty(uscc: &str, decided_on: &str, severity: &str) -> Value {
-    serde_json::json!({
-        "kind": "administrative_penalty", "subject": {"uscc": uscc}, "subject_name": "信阳某商贸有限公司",
-        "authority": "信阳市市场监督管理局", "decision_no": "信市监罚〔2026〕15号",
-        "legal_basis": "《中华人民共和国食品安全法》第一百二十四条", "facts": "销售不符合食品安全标准的食品",
-        "severity": severity, "sector": "market_regulation", "decided_on": decided_on, "classification": "public"
-    })
+    sample::penalty_draft(uscc, "信市监罚〔2026〕15号", decided_on, severity)
 }
 
 /// A signed record envelope (as a platform that signs itself would post it).

@@ -37,6 +37,55 @@ pub fn sample_key(label: &str) -> SecretKey {
     SecretKey::from_bytes(&Sha256::digest(label.as_bytes())).expect("32 bytes")
 }
 
+/// A valid USCC of an enterprise (`91`) registered in `division` (6 digits), numbered `n`
+/// (GB 32100 check character computed): distinct `n` below 10^7 give distinct codes.
+///
+/// # Panics
+/// When `division` is not 6 ASCII digits.
+pub fn uscc(division: &str, n: u64) -> crate::uscc::Uscc {
+    let first17 = format!("91{division}MA{:07}", n % 10_000_000);
+    let c = crate::uscc::expected_check_char(&first17).expect("17 valid characters");
+    format!("{first17}{c}").parse().expect("a computed check character is valid")
+}
+
+/// The JSON draft a city platform posts to `POST /v1/records` (DESIGN §7) for a public
+/// penalty like [`penalty`]: `severity` is `minor`, `general` or `serious`.
+pub fn penalty_draft(uscc: &str, decision_no: &str, decided_on: &str, severity: &str) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "administrative_penalty", "subject": {"uscc": uscc}, "subject_name": "信阳某商贸有限公司",
+        "authority": "信阳市市场监督管理局", "decision_no": decision_no,
+        "legal_basis": "《中华人民共和国食品安全法》第一百二十四条", "facts": "销售不符合食品安全标准的食品",
+        "severity": severity, "sector": "market_regulation", "decided_on": decided_on, "classification": "public"
+    })
+}
+
+/// A deterministic xorshift64 generator for reproducible test inputs (seeds print in test
+/// output so a failure replays). Not for keys or nonces.
+#[derive(Clone, Debug)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from `seed` (0 is replaced: xorshift never leaves 0).
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// A value in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+    /// A value in `lo..hi` (`lo < hi`).
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo)
+    }
+}
+
 /// A public, general administrative penalty of Xinyang's market regulator (food safety, a fine)
 /// about `subject`: the record content samples, tests and benches start from (override fields
 /// with struct update syntax).

@@ -10,8 +10,7 @@ use credfed_protocol::envelope::ObjectId;
 use credfed_protocol::ObjectType;
 use std::collections::BTreeMap;
 
-use crate::api::error::ApiError;
-use crate::audit;
+use super::AuditError;
 use crate::ingest::Ingest;
 
 pub use credfed_protocol::bundle::{Bundle, BUNDLE_VERSION};
@@ -19,14 +18,14 @@ pub use credfed_protocol::bundle::{Bundle, BUNDLE_VERSION};
 /// Builds the bundle for leaves `[from, to)` under a fresh checkpoint.
 ///
 /// # Errors
-/// 422 for a bad range, 503 for storage trouble.
-pub fn bundle(ingest: &Ingest, from: u64, to: Option<u64>) -> Result<Vec<u8>, ApiError> {
+/// [`AuditError::Range`] for a bad range; storage and audit-log integrity failures.
+pub fn bundle(ingest: &Ingest, from: u64, to: Option<u64>) -> Result<Vec<u8>, AuditError> {
     let st = ingest.state();
     let store = &*st.store;
-    let cp = audit::checkpoint(st, ingest)?;
+    let cp = super::checkpoint(st, ingest)?;
     let to = to.unwrap_or(cp.size).min(cp.size);
     if from > to {
-        return Err(ApiError::unprocessable("invalid_range", format!("from {from} > to {to}")));
+        return Err(AuditError::Range(format!("from {from} > to {to}")));
     }
     let mut b = Bundle {
         version: BUNDLE_VERSION,
@@ -44,7 +43,7 @@ pub fn bundle(ingest: &Ingest, from: u64, to: Option<u64>) -> Result<Vec<u8>, Ap
     let mut named: Vec<ObjectId> = Vec::new();
     let mut seqs: Vec<u64> = Vec::new();
     for i in 0..cp.size {
-        let l = store.audit_leaf(i)?.ok_or_else(|| ApiError::unavailable(format!("audit leaf {i} missing")))?;
+        let l = store.audit_leaf(i)?.ok_or(AuditError::Missing(i))?;
         b.leaf_hashes.push(ByteBuf(l.hash.to_vec()));
         if i >= from && i < to {
             match AuditEvent::decode(&l.bytes) {

@@ -92,7 +92,7 @@ pub fn snapshot(store: &dyn Store, region: &str, now: u64) -> Result<LocalState,
         pins,
         policy: store.policy()?.unwrap_or_default(),
         tokens: store.tokens()?,
-        audit_epoch: crate::recovery::epoch(store)?,
+        audit_epoch: super::recovery::epoch(store)?,
     })
 }
 

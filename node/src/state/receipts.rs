@@ -9,8 +9,8 @@ use credfed_protocol::objects::Body;
 use credfed_protocol::{Day, ObjectType, RegionId};
 use serde_json::{json, Value};
 
-use crate::query::{self, RecordState};
-use crate::state::State;
+use super::query::{self, RecordState};
+use super::State;
 use crate::store::StoreError;
 
 /// Date an acting object took effect.

@@ -12,7 +12,7 @@ use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::state::State;
+use super::State;
 use crate::store::TokenRecord;
 
 /// A token scope.
