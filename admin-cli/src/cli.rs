@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{audit, keys, node, records, store, trust, uscc};
+use crate::cmd::{audit, changes, keys, node, records, store, trust, uscc};
 use crate::exit::EXIT_CODES_HELP;
 
 /// credfed administration and audit tool.
@@ -52,6 +52,9 @@ pub enum Cmd {
     /// Submit or show records.
     #[command(subcommand)]
     Records(records::RecordsCmd),
+    /// Follow a node's change stream (NDJSON on stdout).
+    #[command(subcommand)]
+    Changes(changes::ChangesCmd),
     /// Records about a subject.
     #[command(subcommand)]
     Subject(records::SubjectCmd),

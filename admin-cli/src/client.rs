@@ -43,6 +43,8 @@ pub struct Response {
     pub content_type: String,
     /// Body.
     pub body: Bytes,
+    /// `Retry-After` in seconds, if given.
+    pub retry_after: Option<u64>,
 }
 
 impl Response {
@@ -122,6 +124,19 @@ impl Client {
     /// # Errors
     /// Exit 3 when the node cannot be reached, times out, or the body is too large.
     pub fn send(&self, method: Method, path: &str, body: Option<(&str, Vec<u8>)>) -> CliResult<Response> {
+        self.rt.block_on(self.send_async(method, path, body.map(|(ct, b)| (ct, Bytes::from(b)))))
+    }
+
+    /// Runs a future on the client's runtime (for several [`Client::send_async`] in flight).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// [`Client::send`] as a future (run it with [`Client::block_on`]).
+    ///
+    /// # Errors
+    /// As [`Client::send`].
+    pub async fn send_async(&self, method: Method, path: &str, body: Option<(&str, Bytes)>) -> CliResult<Response> {
         let url = format!("{}{path}", self.base);
         let mut req = Request::builder().method(method.clone()).uri(&url);
         if let Some(t) = &self.token {
@@ -132,7 +147,7 @@ impl Client {
         let payload = match body {
             Some((ct, bytes)) => {
                 req = req.header(CONTENT_TYPE, ct);
-                Bytes::from(bytes)
+                bytes
             }
             None => Bytes::new(),
         };
@@ -148,20 +163,21 @@ impl Client {
                 CliError::connection(msg)
             })?;
             let status = resp.status();
-            let content_type =
-                resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            let header = |n: hyper::header::HeaderName| {
+                resp.headers().get(n).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+            };
+            let content_type = header(CONTENT_TYPE);
+            let retry_after = header(hyper::header::RETRY_AFTER).trim().parse().ok();
             let body = Limited::new(resp.into_body(), MAX_RESPONSE_LEN)
                 .collect()
                 .await
                 .map_err(|e| CliError::connection(format!("reading the answer of {method} {path}: {e}")))?
                 .to_bytes();
-            Ok::<_, CliError>(Response { status, content_type, body })
+            Ok::<_, CliError>(Response { status, content_type, body, retry_after })
         };
-        self.rt.block_on(async {
-            tokio::time::timeout(self.timeout, fut).await.map_err(|_| {
-                CliError::connection(format!("{method} {path}: no answer within {} s", self.timeout.as_secs()))
-            })?
-        })
+        tokio::time::timeout(self.timeout, fut).await.map_err(|_| {
+            CliError::connection(format!("{method} {path}: no answer within {} s", self.timeout.as_secs()))
+        })?
     }
 
     /// Sends a request and requires a 2xx answer.

@@ -1,6 +1,8 @@
 //! One module per command group.
 
 pub mod audit;
+pub mod changes;
+pub mod import;
 pub mod keys;
 pub mod node;
 pub mod records;

@@ -11,7 +11,8 @@
 //!   [`output`]: human or `--json` output; [`client`]: the typed HTTP client;
 //!   [`keyfile`]: key files in the node's format; [`time_arg`]: time arguments.
 //! - `cmd/`: one file per command group (`keys`, `trust`, `node` (peers, tokens, policy, feeds,
-//!   compliance), `records` (records, subject), `uscc`, `audit`, `store`).
+//!   compliance), `records` (records, subject), `import` (`records import` of national-format
+//!   files), `uscc`, `audit`, `store`).
 //!
 //! Exit codes: 0 ok, 1 verification/validation failure, 2 usage or inconsistency warning,
 //! 3 connection/HTTP error.
@@ -68,6 +69,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Cmd::Compliance => cmd::node::compliance(&ctx),
         Cmd::Records(c) => cmd::records::records(&ctx, c),
         Cmd::Subject(c) => cmd::records::subject(&ctx, c),
+        Cmd::Changes(c) => cmd::changes::run(&ctx, c),
         Cmd::Uscc(c) => cmd::uscc::run(&ctx, c),
         Cmd::Audit(c) => cmd::audit::run(&ctx, c),
         Cmd::Store(c) => cmd::store::run(&ctx, c),

@@ -73,7 +73,7 @@ fn ideal(envs: &[Vec<u8>], fsync: bool) -> f64 {
     for e in envs {
         let o = objects::open(e).unwrap();
         let c = Commit {
-            objects: vec![NewObject { id: o.id(), meta: meta_of(&o), envelope: e.clone() }],
+            objects: vec![NewObject { id: o.id(), meta: meta_of(&o), envelope: e.clone(), change: None }],
             ..Commit::default()
         };
         store.apply(&c).unwrap();
@@ -165,7 +165,7 @@ fn fill(cfg: &NodeConfig, key: &SecretKey, total: u64) -> String {
                         target: None,
                         subject: Some(format!("uscc:{subject}")),
                     };
-                    NewObject { id: e.id(), meta, envelope: env }
+                    NewObject { id: e.id(), meta, envelope: env, change: None }
                 })
                 .collect()
         };

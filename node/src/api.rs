@@ -5,12 +5,23 @@
 //! status; handlers live in [`records`], [`submit`], [`audit_routes`] and [`admin`] and stay
 //! thin (extract → call ingest/query/audit → map the error → one log line).
 //!
-//! Limits (RELIABILITY F11): request bodies over `api.max_body_bytes` → 413 before decoding;
-//! headers must arrive within `api.header_read_timeout_secs`; at most `api.max_connections`
-//! connections are served at once (the rest wait in the accept queue).
+//! Limits (RELIABILITY F11, issue 15), every stage of a request bounded:
+//! * connections: admitted by [`conn::Admission`] (fair share per client address, stalled
+//!   connections shed first, a reserve for health and admin requests); a socket with no
+//!   progress for `api.idle_timeout_secs` is closed ([`conn::Guarded`]);
+//! * headers within `api.header_read_timeout_secs`;
+//! * bodies: only routes that take one read one, in the route's media type (else 415), at
+//!   most `api.max_body_bytes` (413 before decoding), within 2 s + length /
+//!   `api.min_body_rate_bytes` and `api.body_timeout_secs` (else 408);
+//! * handlers within `api.handler_timeout_secs` (else 503 with `Retry-After`); a handler that
+//!   panics answers 500 `internal_error`, is logged and counted (`credfed_http_panics`), and
+//!   the connection stays up.
 
 pub mod admin;
 pub mod audit_routes;
+pub mod batch;
+pub mod changes;
+pub mod conn;
 pub mod dispatch;
 pub mod drafts;
 pub mod error;
@@ -21,10 +32,12 @@ pub mod routes;
 pub mod submit;
 
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use futures::FutureExt;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
@@ -34,7 +47,8 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use serde::Serialize;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 
 use crate::config::ApiConfig;
@@ -43,7 +57,7 @@ use crate::metrics::Metrics;
 use crate::state::tokens::{self, AuthError, Principal};
 use crate::state::State;
 use error::ApiError;
-use routes::RouteId;
+use routes::{BodyKind, RouteId};
 
 /// The response type of every handler.
 pub type Resp = Response<Full<Bytes>>;
@@ -66,13 +80,16 @@ pub struct App {
     pub cfg: Arc<ApiConfig>,
     /// Per-token rate limit.
     pub limiter: Arc<ratelimit::RateLimiter>,
+    /// Slots of batch requests (`api.max_concurrent_batches`).
+    pub batches: Arc<Semaphore>,
 }
 
 impl App {
     /// A new app.
     pub fn new(ingest: Ingest, cfg: ApiConfig) -> App {
         let limiter = Arc::new(ratelimit::RateLimiter::new(cfg.rate_per_token, cfg.burst_per_token));
-        App { ingest, cfg: Arc::new(cfg), limiter }
+        let batches = Arc::new(Semaphore::new(cfg.max_concurrent_batches.max(1)));
+        App { ingest, cfg: Arc::new(cfg), limiter, batches }
     }
     /// Shared state.
     pub fn state(&self) -> &Arc<State> {
@@ -92,6 +109,8 @@ pub struct Ctx {
     pub query: HashMap<String, String>,
     /// Content-Type.
     pub content_type: String,
+    /// Request headers.
+    pub headers: hyper::HeaderMap,
     /// Body bytes (already size-capped).
     pub body: Bytes,
 }
@@ -125,6 +144,16 @@ impl Ctx {
     }
 }
 
+/// Runs store work on the blocking pool (a panic there is a 503, never a dropped connection).
+///
+/// # Errors
+/// `f`'s error, or 503 when the task failed.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::unavailable(e.to_string()))?
+}
+
 /// A JSON response.
 pub fn json<T: Serialize>(status: StatusCode, v: &T) -> Resp {
     let body = serde_json::to_vec(v).expect("JSON values serialize");
@@ -142,22 +171,42 @@ pub fn text(status: StatusCode, s: String, ctype: &'static str) -> Resp {
     r
 }
 
+/// Query parameters, `application/x-www-form-urlencoded` (`%XX` and `+` decoded; invalid
+/// UTF-8 replaced, so a handler's parse names the parameter).
 fn parse_query(q: Option<&str>) -> HashMap<String, String> {
-    q.unwrap_or("")
-        .split('&')
-        .filter(|s| !s.is_empty())
-        .map(|kv| {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (k.to_string(), v.to_string())
+    form_urlencoded::parse(q.unwrap_or("").as_bytes()).into_owned().collect()
+}
+
+/// Path parameters with `%XX` decoded.
+///
+/// # Errors
+/// 400 `invalid_path` when a decoded parameter is not UTF-8.
+fn decode_params(template: &str, raw: Vec<String>) -> Result<Vec<String>, ApiError> {
+    let names = template.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')));
+    raw.iter()
+        .zip(names)
+        .map(|(p, name)| {
+            percent_encoding::percent_decode_str(p).decode_utf8().map(|s| s.into_owned()).map_err(|_| {
+                ApiError::bad_request("invalid_path", format!("path parameter {name} is not UTF-8 once %-decoded"))
+                    .field(name)
+            })
         })
         .collect()
 }
 
-async fn handle(app: App, listener: Listener, req: Request<Incoming>) -> Resp {
+/// What the request path knows of its connection.
+#[derive(Clone)]
+struct ConnInfo {
+    activity: Arc<conn::Activity>,
+    reserve: bool,
+}
+
+async fn handle(app: App, listener: Listener, conn: ConnInfo, req: Request<Incoming>) -> Resp {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let (result, template, token_id) = route(app.clone(), listener, req).await;
+    let (result, template, token_id) = route(app.clone(), listener, &conn, req).await;
+    conn.activity.end();
     let resp = result.unwrap_or_else(|e| e.into_response());
     let status = resp.status().as_u16();
     let m = &app.state().metrics;
@@ -166,24 +215,65 @@ async fn handle(app: App, listener: Listener, req: Request<Incoming>) -> Resp {
         .get_or_create(&vec![("route".into(), route_label.into()), ("status".into(), status.to_string())])
         .inc();
     m.http_seconds.get_or_create(&Metrics::label("route", route_label)).observe(started.elapsed().as_secs_f64());
-    tracing::info!(%method, route = route_label, status, ms = started.elapsed().as_millis() as u64, token = token_id.as_deref().unwrap_or("-"), "http");
+    tracing::debug!(%method, route = route_label, status, ms = started.elapsed().as_millis() as u64, token = token_id.as_deref().unwrap_or("-"), "http");
     if template.is_none() {
         tracing::debug!(path = %path.chars().take(200).collect::<String>(), "no route");
     }
     resp
 }
 
+/// The body of `req` for a route that takes `kind`, read within its limits.
+async fn read_body(cfg: &ApiConfig, kind: BodyKind, req: Request<Incoming>) -> Result<Bytes, ApiError> {
+    let expected = kind.media_types();
+    if expected.is_empty() {
+        return Ok(Bytes::new()); // not read; hyper closes the connection if one was sent
+    }
+    let ct = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ct = ct.split(';').next().unwrap_or("").trim();
+    if !expected.iter().any(|e| ct.eq_ignore_ascii_case(e)) {
+        return Err(ApiError::unsupported_media_type(&expected.join(" or ")));
+    }
+    let max = if kind == BodyKind::Batch { cfg.max_batch_body_bytes } else { cfg.max_body_bytes };
+    let declared = req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        // Drain a moderately oversized body (bounded in size and time) so the client can read
+        // the 413 instead of seeing its write fail; larger ones just get the connection closed.
+        if declared.is_some_and(|n| n <= max.saturating_mul(4) as u64) {
+            let drain = Limited::new(req.into_body(), max.saturating_mul(4)).collect();
+            let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+        }
+        return Err(ApiError::too_large(max));
+    }
+    let cap = Duration::from_secs(cfg.body_timeout_secs);
+    let deadline = declared.map_or(cap, |n| (Duration::from_secs(2 + n / cfg.min_body_rate_bytes.max(1))).min(cap));
+    match tokio::time::timeout(deadline, Limited::new(req.into_body(), max).collect()).await {
+        Ok(Ok(b)) => Ok(b.to_bytes()),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::too_large(max)),
+        Ok(Err(_)) => Err(ApiError::bad_request("body_read_failed", "could not read the request body")),
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!("the request body did not arrive within {} s", deadline.as_secs()),
+        )
+        .header("connection", "close")),
+    }
+}
+
 async fn route(
     app: App,
     listener: Listener,
+    conn: &ConnInfo,
     req: Request<Incoming>,
 ) -> (Result<Resp, ApiError>, Option<&'static str>, Option<String>) {
     let path = req.uri().path().to_string();
-    let (found, method_ok) = routes::find(req.method(), &path);
-    let Some((r, params)) = found else {
-        let e =
-            if method_ok { ApiError::method_not_allowed() } else { ApiError::not_found("no_route", "no such route") };
-        return (Err(e), None, None);
+    let (r, params) = match routes::find(req.method(), &path) {
+        Ok(found) => found,
+        Err(allow) if allow.is_empty() => return (Err(ApiError::not_found("no_route", "no such route")), None, None),
+        Err(allow) => return (Err(ApiError::method_not_allowed(&allow)), None, None),
+    };
+    let params = match decode_params(r.path, params) {
+        Ok(p) => p,
+        Err(e) => return (Err(e), Some(r.path), None),
     };
     let admin_route = r.path.starts_with("/v1/admin") || r.id == RouteId::Metrics;
     let allowed = match listener {
@@ -200,75 +290,156 @@ async fn route(
         Err(AuthError::Forbidden) => return (Err(ApiError::forbidden(r.need.describe())), Some(r.path), None),
     };
     let token_id = principal.as_ref().map(|p| p.token_id.clone());
+    let admin = principal.as_ref().is_some_and(|p| p.scope == tokens::Scope::Admin);
+    if conn.reserve && r.id != RouteId::Health && !admin {
+        let e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "every connection slot is taken; this reserved one serves only /v1/health and admin requests",
+        );
+        return (Err(e), Some(r.path), token_id);
+    }
     if let Some(t) = &token_id {
         if !app.limiter.allow(t) {
-            let e =
-                ApiError::new(hyper::StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this token");
+            let e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this token");
             return (Err(e), Some(r.path), token_id);
         }
     }
     let query = parse_query(req.uri().query());
     let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let max = app.cfg.max_body_bytes;
-    let declared =
-        req.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
-        // Drain a moderately oversized body (bounded in size and time) so the client can read
-        // the 413 instead of seeing its write fail; larger ones just get the connection closed.
-        if declared.is_some_and(|n| n <= max.saturating_mul(4)) {
-            let drain = Limited::new(req.into_body(), max.saturating_mul(4)).collect();
-            let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+    let headers = req.headers().clone();
+    let limit = Duration::from_secs(app.cfg.handler_timeout_secs);
+    let _batch_slot = if r.body() == BodyKind::Batch {
+        match tokio::time::timeout(limit, app.batches.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Some(permit),
+            _ => {
+                let e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    format!("{} batches are being processed; retry", app.cfg.max_concurrent_batches),
+                );
+                return (Err(e), Some(r.path), token_id);
+            }
         }
-        return (Err(ApiError::too_large(max)), Some(r.path), token_id);
-    }
-    let body = match Limited::new(req.into_body(), max).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            return (Err(ApiError::too_large(max)), Some(r.path), token_id)
-        }
-        Err(_) => {
-            return (
-                Err(ApiError::bad_request("body_read_failed", "could not read the request body")),
-                Some(r.path),
-                token_id,
-            )
-        }
+    } else {
+        None
     };
-    let ctx = Ctx { app, principal, params, query, content_type, body };
-    (dispatch::dispatch(r.id, ctx).await, Some(r.path), token_id)
+    let body = match read_body(&app.cfg, r.body(), req).await {
+        Ok(b) => b,
+        Err(e) => return (Err(e), Some(r.path), token_id),
+    };
+    let metrics = app.state().metrics.clone();
+    let ctx = Ctx { app, principal, params, query, content_type, headers, body };
+    conn.activity.begin();
+    let result = guarded(dispatch::dispatch(r.id, ctx), limit, r.path, &metrics).await;
+    (result, Some(r.path), token_id)
+}
+
+/// Runs a handler within `limit`; a panic inside it becomes a logged, counted 500.
+async fn guarded(
+    handler: impl std::future::Future<Output = Result<Resp, ApiError>>,
+    limit: Duration,
+    route: &str,
+    metrics: &Metrics,
+) -> Result<Resp, ApiError> {
+    match tokio::time::timeout(limit, AssertUnwindSafe(handler).catch_unwind()).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => {
+            metrics.http_panics.inc();
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(route, panic = %what, "handler panicked; answered 500");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "the request failed inside the node; it is logged",
+            ))
+        }
+        Err(_) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "handler_timeout",
+            format!("the request took longer than {} s; retry later", limit.as_secs()),
+        )),
+    }
+}
+
+/// Answers a connection that was not admitted with a raw 503 and closes it (bounded in time).
+async fn refuse(mut stream: TcpStream, why: conn::Refusal) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(&conn::refusal_response(why)).await?;
+        stream.shutdown().await?;
+        // Read what the client sent so closing does not reset the connection under the answer.
+        let mut buf = [0u8; 4096];
+        let mut n = 0;
+        while n < 64 * 1024 {
+            match stream.read(&mut buf).await? {
+                0 => break,
+                k => n += k,
+            }
+        }
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
 }
 
 /// Serves `listener` until `stop` turns true, then drains connections (at most 10 s).
 pub async fn serve(listener: TcpListener, app: App, which: Listener, mut stop: watch::Receiver<bool>) {
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(app.cfg.max_connections.max(1)));
-    let timeout = Duration::from_secs(app.cfg.header_read_timeout_secs.max(1));
+    let cfg = app.cfg.clone();
+    let admission = conn::Admission::new(cfg.max_connections, cfg.max_connections_per_client, cfg.reserved_connections);
+    // Refusals are answered by short tasks; past this many at once they are just closed.
+    let refusals = Arc::new(Semaphore::new(256));
+    let header_timeout = Duration::from_secs(cfg.header_read_timeout_secs.max(1));
+    let idle = Duration::from_secs(cfg.idle_timeout_secs.max(1));
+    let metrics = app.state().metrics.clone();
     loop {
-        let permit = tokio::select! {
-            p = slots.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            _ = stop.changed() => break,
-        };
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             a = listener.accept() => match a {
                 Ok(a) => a,
                 Err(e) => { tracing::warn!(error = %e, "accept failed"); tokio::time::sleep(Duration::from_millis(50)).await; continue }
             },
             _ = stop.changed() => break,
         };
+        let mut ticket = match admission.admit(peer.ip()) {
+            Ok(t) => t,
+            Err(why) => {
+                metrics.http_shed.get_or_create(&Metrics::label("reason", why.as_str())).inc();
+                tracing::debug!(client = %peer.ip(), reason = why.as_str(), "connection refused");
+                if let Ok(p) = refusals.clone().try_acquire_owned() {
+                    tokio::spawn(async move {
+                        refuse(stream, why).await;
+                        drop(p);
+                    });
+                }
+                continue;
+            }
+        };
+        let info = ConnInfo { activity: ticket.activity.clone(), reserve: ticket.reserve };
         let app = app.clone();
         let svc = service_fn(move |req| {
-            let app = app.clone();
-            async move { Ok::<_, std::convert::Infallible>(handle(app, which, req).await) }
+            let (app, info) = (app.clone(), info.clone());
+            async move { Ok::<_, std::convert::Infallible>(handle(app, which, info, req).await) }
         });
         let conn = http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(timeout)
+            .header_read_timeout(header_timeout)
             .max_buf_size(64 * 1024)
-            .serve_connection(TokioIo::new(stream), svc);
+            .serve_connection(TokioIo::new(conn::Guarded::new(stream, idle, Some(ticket.activity.clone()))), svc);
         let conn = graceful.watch(conn);
+        let metrics = metrics.clone();
         tokio::spawn(async move {
-            let _ = conn.await;
-            drop(permit);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = &mut conn => {}
+                Ok(()) = &mut ticket.shed => {
+                    metrics.http_shed.get_or_create(&Metrics::label("reason", "stalled")).inc();
+                    tracing::debug!(client = %peer.ip(), "stalled connection shed for a newcomer");
+                }
+            }
+            drop(ticket);
         });
     }
     drop(listener);
@@ -281,3 +452,33 @@ pub async fn serve(listener: TcpListener, app: App, which: Listener, mut stop: w
 pub const GET: Method = Method::GET;
 /// POST.
 pub const POST: Method = Method::POST;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_500_and_is_counted() {
+        let m = Metrics::new();
+        let boom = async {
+            let s = std::hint::black_box("信信信信信信");
+            let _ = &s[..17]; // the slice of issue 15
+            Ok(json(StatusCode::OK, &"unreachable"))
+        };
+        let e = guarded(boom, Duration::from_secs(5), "/v1/x", &m).await.unwrap_err();
+        assert_eq!((e.status, e.code.as_str()), (StatusCode::INTERNAL_SERVER_ERROR, "internal_error"));
+        assert_eq!(m.http_panics.get(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_handler_answers_503_with_retry_after() {
+        let m = Metrics::new();
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(json(StatusCode::OK, &"late"))
+        };
+        let e = guarded(slow, Duration::from_secs(30), "/v1/x", &m).await.unwrap_err();
+        assert_eq!(e.code, "handler_timeout");
+        assert_eq!(e.into_response().headers()["retry-after"], "1");
+    }
+}

@@ -84,10 +84,29 @@ pub struct ApiConfig {
     pub listen: SocketAddr,
     /// Largest request body (bytes); larger → 413.
     pub max_body_bytes: usize,
-    /// Most concurrent connections; more wait in the accept queue.
+    /// Largest `POST /v1/records/batch` body (bytes); larger → 413.
+    pub max_batch_body_bytes: usize,
+    /// Batch requests read and processed at once (bounds their memory: this × the batch body
+    /// limit); others wait for a slot up to the handler timeout, then 503 with `Retry-After`.
+    pub max_concurrent_batches: usize,
+    /// Most concurrent connections (see `api::conn` for who gets shed when full).
     pub max_connections: usize,
+    /// Most concurrent connections from one client address.
+    pub max_connections_per_client: usize,
+    /// Extra connection slots that serve only `/v1/health` and admin-token requests.
+    pub reserved_connections: usize,
     /// Seconds to read request headers before the connection is dropped.
     pub header_read_timeout_secs: u64,
+    /// Upper bound (seconds) on reading one request body.
+    pub body_timeout_secs: u64,
+    /// Slowest accepted body upload (bytes/s): a body must arrive within
+    /// 2 s + length / rate (and within `body_timeout_secs`), else 408.
+    pub min_body_rate_bytes: u64,
+    /// Seconds a handler may run before the request gets 503 with `Retry-After`.
+    pub handler_timeout_secs: u64,
+    /// Seconds without a byte read or written before a connection (idle keep-alive, stalled
+    /// response write) is closed.
+    pub idle_timeout_secs: u64,
     /// Serve `/v1/admin/*` on the API listener too (admin token still required).
     pub admin_routes: bool,
     /// Requests per second per token (0 = unlimited); over it → 429.
@@ -101,12 +120,51 @@ impl Default for ApiConfig {
         ApiConfig {
             listen: "127.0.0.1:8440".parse().expect("literal"),
             max_body_bytes: 256 * 1024,
-            max_connections: 256,
+            max_batch_body_bytes: 4 * 1024 * 1024,
+            max_concurrent_batches: 4,
+            max_connections: 2048,
+            max_connections_per_client: 1024,
+            reserved_connections: 64,
             header_read_timeout_secs: 10,
+            body_timeout_secs: 30,
+            min_body_rate_bytes: 16 * 1024,
+            handler_timeout_secs: 30,
+            idle_timeout_secs: 60,
             admin_routes: true,
             rate_per_token: 10_000,
             burst_per_token: 20_000,
         }
+    }
+}
+
+impl ApiConfig {
+    /// Limits that must be positive, and an idle bound above the handler bound (a connection
+    /// must not be closed under a handler that is still within its time).
+    ///
+    /// # Errors
+    /// The key and what it must be.
+    pub fn check(&self) -> Result<(), String> {
+        let positive = [
+            ("max_connections", self.max_connections as u64),
+            ("max_batch_body_bytes", self.max_batch_body_bytes as u64),
+            ("max_concurrent_batches", self.max_concurrent_batches as u64),
+            ("max_connections_per_client", self.max_connections_per_client as u64),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("body_timeout_secs", self.body_timeout_secs),
+            ("min_body_rate_bytes", self.min_body_rate_bytes),
+            ("handler_timeout_secs", self.handler_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+        ];
+        if let Some((k, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("api.{k} must be at least 1"));
+        }
+        if self.idle_timeout_secs <= self.handler_timeout_secs {
+            return Err(format!(
+                "api.idle_timeout_secs ({}) must be greater than api.handler_timeout_secs ({})",
+                self.idle_timeout_secs, self.handler_timeout_secs
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -254,7 +312,9 @@ impl NodeConfig {
     /// # Errors
     /// toml's message, which names the offending key and its position.
     pub fn parse(text: &str) -> Result<NodeConfig, String> {
-        toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " "))
+        let cfg: NodeConfig = toml::from_str(text).map_err(|e| e.to_string().trim_end().replace('\n', " "))?;
+        cfg.api.check()?;
+        Ok(cfg)
     }
 
     /// The data directory.

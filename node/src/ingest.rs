@@ -16,6 +16,11 @@
 //!
 //! **Idempotence.** Submitting the same envelope again returns the same `{id, origin, seq}`
 //! with `duplicate = true` (HTTP answers `200` instead of `201`, same body) and writes nothing.
+//! A new record of our own region is also idempotent on its natural key
+//! (`protocol::natural_key`): the same content again answers the held record as a duplicate,
+//! different content under the same key is refused with `natural_key_conflict` naming the held
+//! record (the platform sends a correction). Peers' records are indexed but never refused for
+//! it: their origin's feed is authoritative.
 
 mod early;
 mod entries;
@@ -94,12 +99,14 @@ pub struct IngestError {
     pub field: Option<String>,
     /// Earliest allowed date (repairs too early).
     pub earliest: Option<Day>,
+    /// The record already holding the natural key (`natural_key_conflict`).
+    pub existing: Option<ObjectId>,
 }
 
 impl IngestError {
     /// A new error.
     pub fn new(class: ErrorClass, code: &str, message: impl Into<String>) -> IngestError {
-        IngestError { class, code: code.into(), message: message.into(), field: None, earliest: None }
+        IngestError { class, code: code.into(), message: message.into(), field: None, earliest: None, existing: None }
     }
     /// With a field.
     pub fn field(mut self, f: impl Into<String>) -> IngestError {
@@ -186,6 +193,14 @@ impl Ingest {
                 Err(IngestError::new(ErrorClass::Unavailable, "shutting_down", "the node is shutting down"))
             }
         }
+    }
+
+    /// Like [`Ingest::send`] but waits for room in the queue (blocking; batch submissions,
+    /// whose items must all be queued).
+    fn send_wait(&self, cmd: Cmd) -> Result<(), IngestError> {
+        self.tx
+            .send(cmd)
+            .map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "the node is shutting down"))
     }
 
     /// Decodes and verifies `bytes`, auditing a rejection. Blocking (signature check).
@@ -325,6 +340,40 @@ impl Ingest {
         .await
         .map_err(|e| IngestError::new(ErrorClass::Unavailable, "internal", e.to_string()))??;
         rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+    }
+
+    /// The whole pipeline for many objects of one submission, answered in input order after
+    /// the flush that covers the last of them (one flush usually covers them all). Verification
+    /// runs on the blocking pool; each item is queued in order, waiting for room rather than
+    /// failing with `busy`, so one item's fate never depends on the others'.
+    pub async fn submit_many(&self, items: Vec<Vec<u8>>, source: Source) -> Vec<Result<Accepted, IngestError>> {
+        let (this, n) = (self.clone(), items.len());
+        let queued = tokio::task::spawn_blocking(move || {
+            items
+                .iter()
+                .map(|bytes| {
+                    let obj = this.open(bytes, &source)?;
+                    let (reply, rx) = oneshot::channel();
+                    this.send_wait(Cmd::Ingest { obj: Box::new(obj), source: source.clone(), entry: None, reply })?;
+                    Ok(rx)
+                })
+                .collect::<Vec<Result<_, IngestError>>>()
+        })
+        .await;
+        let queued = match queued {
+            Ok(q) => q,
+            Err(e) => return vec![Err(IngestError::new(ErrorClass::Unavailable, "internal", e.to_string())); n],
+        };
+        let mut out = Vec::with_capacity(queued.len());
+        for q in queued {
+            out.push(match q {
+                Ok(rx) => rx.await.unwrap_or_else(|_| {
+                    Err(IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))
+                }),
+                Err(e) => Err(e),
+            });
+        }
+        out
     }
 
     /// The whole pipeline from bytes, for blocking callers (init, tests, benches).

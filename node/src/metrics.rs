@@ -28,6 +28,10 @@ pub struct Metrics {
     pub http_requests: Family<Labels, Counter>,
     /// HTTP latency by route template.
     pub http_seconds: Family<Labels, Histogram, fn() -> Histogram>,
+    /// Handlers that panicked (answered 500; the connection stayed up).
+    pub http_panics: Counter,
+    /// Connections refused or shed, by reason (`per_client`, `full`, `stalled`).
+    pub http_shed: Family<Labels, Counter>,
     /// Flush duration.
     pub flush_seconds: Histogram,
     /// Callbacks served per flush (group-commit batch size).
@@ -72,6 +76,8 @@ impl Metrics {
             rejected: Family::default(),
             http_requests: Family::default(),
             http_seconds: Family::new_with_constructor(latency as fn() -> Histogram),
+            http_panics: Counter::default(),
+            http_shed: Family::default(),
             flush_seconds: Histogram::new(exponential_buckets(0.000_02, 2.0, 18)),
             flush_group: Histogram::new(exponential_buckets(1.0, 2.0, 14)),
             audit_size: Gauge::default(),
@@ -90,6 +96,8 @@ impl Metrics {
         r.register("objects_rejected", "Objects rejected, by reason code", m.rejected.clone());
         r.register("http_requests", "HTTP requests by route and status", m.http_requests.clone());
         r.register("http_request_seconds", "HTTP latency by route", m.http_seconds.clone());
+        r.register("http_panics", "Handlers that panicked (answered 500)", m.http_panics.clone());
+        r.register("http_shed", "Connections refused or shed, by reason", m.http_shed.clone());
         r.register("store_flush_seconds", "Duration of one group-commit flush", m.flush_seconds.clone());
         r.register("store_flush_group", "Writes acknowledged per flush", m.flush_group.clone());
         r.register("audit_tree_size", "Leaves in the audit log", m.audit_size.clone());

@@ -103,6 +103,9 @@ pub struct State {
     pub clock: Clock,
     /// Audit size covered by a completed flush (checkpoints never cover more).
     pub durable_audit_size: AtomicU64,
+    /// The last change-log position covered by a completed flush: `GET /v1/changes` serves no
+    /// further (a change a crash could undo is never shown); long polls wait on it.
+    pub durable_change: tokio::sync::watch::Sender<u64>,
     /// Serializes checkpoint signing.
     pub checkpoint_lock: Mutex<()>,
     /// Own objects made durable, for the federation layer to gossip (lagging receivers miss

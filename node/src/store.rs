@@ -197,7 +197,13 @@ pub enum FedNs {
     /// The recovery marker of a store being rebuilt from peers, the audit-log epoch, and the
     /// evidence of a rolled-back log (`state::recovery::MARKER_KEY`, `EPOCH_KEY`, `ROLLBACK_KEY`).
     Recovery,
+    /// Records (and corrections) by natural key (`protocol::natural_key`): the latest version's
+    /// object id; key [`NATURAL_KEY_BUILT`] marks an index built over every stored record.
+    NaturalKey,
 }
+
+/// Marker key in [`FedNs::NaturalKey`] (shorter than any natural key).
+pub const NATURAL_KEY_BUILT: &[u8] = b"built-v1";
 
 impl FedNs {
     /// One-byte key prefix inside the `F` space.
@@ -210,6 +216,7 @@ impl FedNs {
             FedNs::CosignedBy => b'c',
             FedNs::SplitView => b's',
             FedNs::Recovery => b'r',
+            FedNs::NaturalKey => b'n',
         }
     }
 }
@@ -223,6 +230,8 @@ pub struct NewObject {
     pub meta: ObjectMeta,
     /// Envelope bytes.
     pub envelope: Vec<u8>,
+    /// Its position in this node's change log (`GET /v1/changes`), assigned by the writer.
+    pub change: Option<u64>,
 }
 
 /// Everything one accepted object (or one administrative change) writes, applied atomically.
@@ -346,6 +355,17 @@ pub trait Store: Send + Sync + 'static {
     fn fed_get(&self, ns: FedNs, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.fed_scan(ns, key, 1)?.into_iter().find(|(k, _)| k == key).map(|(_, v)| v))
     }
+    /// Change-log entries after position `after` (at most `limit`), in order: position and
+    /// object id.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn changes(&self, after: u64, limit: usize) -> Result<Vec<(u64, ObjectId)>, StoreError>;
+    /// The last change-log position (0: none).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn last_change(&self) -> Result<u64, StoreError>;
     /// Size figures.
     fn stats(&self) -> StoreStats;
 }

@@ -8,10 +8,9 @@
 //! `modood/Administrative-divisions-of-China`, 2024-11). It is reference data for display and
 //! classification; a versioned table loaded by the node can supersede it (R1.11).
 
-use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 /// A six-digit administrative division code such as `411500`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -88,26 +87,7 @@ impl FromStr for DivisionCode {
     }
 }
 
-impl fmt::Display for DivisionCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl fmt::Debug for DivisionCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DivisionCode({})", self.0)
-    }
-}
-impl Serialize for DivisionCode {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-impl<'de> Deserialize<'de> for DivisionCode {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
-    }
-}
+text_newtype!(DivisionCode);
 
 /// A city of the project (DOMAIN §1.2) with its prefecture code and county-level codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

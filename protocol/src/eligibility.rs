@@ -99,7 +99,7 @@ pub fn evaluate(
         });
         if let Some(d) = hit {
             let sev = r.content.severity.map(|s| format!(" ({s})")).unwrap_or_default();
-            let until = r.status.publicity.max_until.map(|m| format!(", public until {m}")).unwrap_or_default();
+            let until = r.status.publicity_end.ends_on.map(|m| format!(", public until {m}")).unwrap_or_default();
             reasons.push(Reason {
                 rule: "disqualifying_record".into(),
                 record: Some(r.id),

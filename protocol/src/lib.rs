@@ -5,6 +5,34 @@
 //!
 //! See `docs/PROTOCOL.md` for the wire format and the published vectors in `tests/vectors/`.
 
+/// `Display`, `Debug` (`Name(text)`), and serde as a string for a validated text newtype
+/// `Name(String)`; deserializing goes through its `FromStr`, so a value read from the wire is
+/// checked exactly like one parsed from text.
+macro_rules! text_newtype {
+    ($name:ident) => {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self.0)
+            }
+        }
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <String as serde::Deserialize>::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 pub mod audit;
 pub mod bundle;
 pub mod calendar;
@@ -18,6 +46,8 @@ pub mod feed;
 pub mod keys;
 pub mod kind;
 pub mod merkle;
+pub mod national;
+pub mod natural_key;
 pub mod objects;
 pub mod person;
 pub mod region;

@@ -16,6 +16,7 @@ use crate::cbor::{self, ByteBuf, CborError};
 use crate::envelope::{Envelope, EnvelopeError, ObjectId, VerifiedEnvelope, ENVELOPE_DOMAIN, MAX_BODY_LEN};
 use crate::keys::{PublicKey, SecretKey};
 use crate::kind::{ObjectionGround, ObjectionOutcome};
+use crate::national::{NationalFields, RegistrationNo};
 use crate::person::PersonDigest;
 use crate::uscc::Uscc;
 use crate::{Classification, Day, ObjectType, RecordKind, RegionId, Role, Scope, Severity};
@@ -69,7 +70,8 @@ impl<'de> Deserialize<'de> for Nonce {
     }
 }
 
-/// Who a record is about: a legal entity by USCC, or a natural person by keyed digest.
+/// Who a record is about: a legal entity by USCC, a natural person by keyed digest, or a
+/// 个体工商户 without a USCC by its registration number (only with the national block).
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Subject {
@@ -77,14 +79,18 @@ pub enum Subject {
     Uscc(Uscc),
     /// HMAC-SHA-256 digest of a resident ID number (DESIGN §3).
     PersonDigest(PersonDigest),
+    /// 注册号 of a 个体工商户 that has no USCC (national block, `individual_business`, only).
+    RegistrationNo(RegistrationNo),
 }
 
 impl Subject {
-    /// A stable index key: `uscc:<code>` or `person:<hex>`.
+    /// A stable index key: `uscc:<code>`, `person:<hex>` or `regno:<number>` (distinct prefixes,
+    /// so no two kinds of subject share a key).
     pub fn key(&self) -> String {
         match self {
             Subject::Uscc(u) => format!("uscc:{}", u.as_str()),
             Subject::PersonDigest(d) => format!("person:{}", d.to_hex()),
+            Subject::RegistrationNo(r) => format!("regno:{}", r.as_str()),
         }
     }
 }
@@ -141,6 +147,10 @@ pub struct RecordContent {
     /// Reference of the credit-repair notice served with the decision (两书同达, DOMAIN R3.16).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repair_notice: Option<String>,
+    /// The national 双公示 fields (penalties and licences); omitted when absent, so content
+    /// without it keeps the bytes it had before the block existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub national: Option<NationalFields>,
 }
 
 /// A content rule broken by a record (well-formed, but not a valid record).
@@ -155,12 +165,12 @@ pub struct FieldError {
     pub message: String,
 }
 
-fn field_err(code: &'static str, field: &'static str, message: impl Into<String>) -> FieldError {
+pub(crate) fn field_err(code: &'static str, field: &'static str, message: impl Into<String>) -> FieldError {
     FieldError { code, field, message: message.into() }
 }
 
 /// Checks a required short text field.
-fn text(field: &'static str, v: &str, max: usize) -> Result<(), FieldError> {
+pub(crate) fn text(field: &'static str, v: &str, max: usize) -> Result<(), FieldError> {
     if v.trim().is_empty() {
         return Err(field_err("missing_field", field, "must not be empty"));
     }
@@ -174,7 +184,7 @@ fn text(field: &'static str, v: &str, max: usize) -> Result<(), FieldError> {
     Ok(())
 }
 
-fn opt_text(field: &'static str, v: &Option<String>, max: usize) -> Result<(), FieldError> {
+pub(crate) fn opt_text(field: &'static str, v: &Option<String>, max: usize) -> Result<(), FieldError> {
     v.as_deref().map_or(Ok(()), |s| text(field, s, max))
 }
 
@@ -188,7 +198,7 @@ fn snake(field: &'static str, v: &str) -> Result<(), FieldError> {
     }
 }
 
-fn list_len<T>(field: &'static str, v: &[T]) -> Result<(), FieldError> {
+pub(crate) fn list_len<T>(field: &'static str, v: &[T]) -> Result<(), FieldError> {
     if v.len() > MAX_LIST_LEN {
         return Err(field_err("field_too_long", field, format!("{} entries, limit {MAX_LIST_LEN}", v.len())));
     }
@@ -209,11 +219,11 @@ impl RecordContent {
         opt_text("subject_name", &self.subject_name, MAX_TEXT_CHARS)?;
         opt_text("repair_notice", &self.repair_notice, MAX_TEXT_CHARS)?;
         snake("sector", &self.sector)?;
-        if matches!(self.subject, Subject::Uscc(_)) && self.subject_name.is_none() {
+        if matches!(self.subject, Subject::Uscc(_) | Subject::RegistrationNo(_)) && self.subject_name.is_none() {
             return Err(field_err(
                 "missing_field",
                 "subject_name",
-                "required for a legal-entity subject (DOMAIN R2.4)",
+                "required for a legal-entity or registration-number subject (DOMAIN R2.4)",
             ));
         }
         match (k.requires_severity(), k.is_dishonesty(), self.severity) {
@@ -273,7 +283,15 @@ impl RecordContent {
                 ));
             }
         }
-        Ok(())
+        match &self.national {
+            Some(n) => crate::national::validate(self, n),
+            None if matches!(self.subject, Subject::RegistrationNo(_)) => Err(field_err(
+                "field_not_allowed",
+                "subject",
+                "a registration_no subject needs the national block (individual_business)",
+            )),
+            None => Ok(()),
+        }
     }
 }
 

@@ -1,9 +1,6 @@
 //! Regions (cities running a node) and their administrative division codes (DOMAIN §1.2).
 
-use std::fmt;
 use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Maximum length of a region id.
 pub const MAX_REGION_ID_LEN: usize = 32;
@@ -42,23 +39,4 @@ impl FromStr for RegionId {
     }
 }
 
-impl fmt::Display for RegionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl fmt::Debug for RegionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RegionId({})", self.0)
-    }
-}
-impl Serialize for RegionId {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-impl<'de> Deserialize<'de> for RegionId {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
-    }
-}
+text_newtype!(RegionId);

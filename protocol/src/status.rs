@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::envelope::ObjectId;
 use crate::kind::ObjectionOutcome;
+use crate::national::SourceStatus;
 use crate::objects::{Body, RecordContent};
 use crate::rules::{ObjectionPolicy, PublicityDecision, PublicityInput, RepairDenied, RuleRef, RuleSet};
 use crate::{Day, ObjectType, RegionId};
@@ -94,6 +95,59 @@ pub struct StatusReport {
     pub open_objections: Vec<ObjectId>,
     /// Corrections that superseded the record.
     pub superseded_by: Vec<ObjectId>,
+    /// The end of publicity: the rule table's, the department's (CF_GSJZQ), and which governs.
+    pub publicity_end: PublicityEnd,
+}
+
+/// Whose end of publicity governs a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndSource {
+    /// The rule table's `max_until`.
+    Rules,
+    /// The department's 公示截止期 (`national.publicity_until`), being later.
+    Department,
+}
+
+/// The end of a record's publicity (PROTOCOL §9): the later of the rule table's end and the
+/// department's own, so a record is never taken down before its issuing department's date nor
+/// before the rules' (the stricter end for the subject governs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicityEnd {
+    /// First day no longer public under the rule table (`publicity.max_until`); `None`: no end.
+    pub rule_until: Option<Day>,
+    /// The department's last day of publicity (CF_GSJZQ, inclusive), when the record gives one.
+    pub department_until: Option<Day>,
+    /// Which governs.
+    pub governs: EndSource,
+    /// First day no longer public under the governing end; `None`: no end.
+    pub ends_on: Option<Day>,
+}
+
+/// The governing end of publicity of a record with `content` whose rule decision is `publicity`.
+///
+/// The department's date counts only for a published record with a rule period: it never makes
+/// an unpublishable record (e.g. a warning only, DOMAIN R3.20) public, and never ends a record the
+/// rules keep public without end.
+pub fn publicity_end(content: &RecordContent, publicity: &PublicityDecision) -> PublicityEnd {
+    let department_until = content.national.as_ref().and_then(|n| n.publicity_until);
+    let rule_until = publicity.max_until;
+    let later = match (rule_until, department_until) {
+        (Some(r), Some(d)) if publicity.publishable && d.succ() > r => Some(d.succ()),
+        _ => None,
+    };
+    PublicityEnd {
+        rule_until,
+        department_until,
+        governs: if later.is_some() { EndSource::Department } else { EndSource::Rules },
+        ends_on: later.or(rule_until),
+    }
+}
+
+/// Whether the record is a licence the source reports invalid (XK_ZT `2`).
+fn invalid_at_source(content: &RecordContent) -> bool {
+    let status = content.national.as_ref().and_then(|n| n.licence.as_ref()).and_then(|l| l.source_status);
+    status == Some(SourceStatus::Invalid)
 }
 
 /// The rule-table input for a record's content.
@@ -169,7 +223,8 @@ pub fn derive(
         .map(|(_, id, _)| *id)
         .collect();
     let (policy, policy_rule) = rules.objection_policy();
-    let ended_on = match (publicity.max_until, content.valid_until) {
+    let end = publicity_end(content, &publicity);
+    let ended_on = match (end.ends_on, content.valid_until) {
         (Some(m), Some(v)) => Some(m.min(v.succ())),
         (m, v) => m.or(v.map(Day::succ)),
     };
@@ -180,10 +235,16 @@ pub fn derive(
         (Status::Superseded, Some(*on), rule("R3.22", "standing", "V"))
     } else if let Some((on, _, _)) = first(ObjectType::Repair) {
         (Status::Repaired, Some(*on), publicity.rule.clone())
-    } else if let Some(end) = ended_on.filter(|e| *e <= as_of) {
-        let r =
-            if publicity.max_until == Some(end) { publicity.rule.clone() } else { rule("valid_until", "record", "V") };
-        (Status::Expired, Some(end), r)
+    } else if invalid_at_source(content) {
+        // XK_ZT = 2: revoked or expired at the source, which does not say since when.
+        (Status::Expired, Some(content.decided_on), rule("source_status", "record", "V"))
+    } else if let Some(on) = ended_on.filter(|e| *e <= as_of) {
+        let r = match end.governs {
+            _ if end.ends_on != Some(on) => rule("valid_until", "record", "V"),
+            EndSource::Department => rule("publicity_until", "record", "V"),
+            EndSource::Rules => publicity.rule.clone(),
+        };
+        (Status::Expired, Some(on), r)
     } else if let Some(first_open) = open_objections.first() {
         let on = events.iter().find(|(_, id, _)| id == first_open).map(|(on, _, _)| *on);
         (Status::UnderObjection, on, policy_rule)
@@ -220,6 +281,7 @@ pub fn derive(
         history,
         open_objections,
         superseded_by,
+        publicity_end: end,
     })
 }
 
@@ -272,7 +334,30 @@ pub fn check_repair(
     rules: &RuleSet,
 ) -> Result<RuleRef, RepairError> {
     let report = derive(record_id, origin, content, related, repair_on, rules).ok_or(RepairError::BeforeDecision)?;
-    let allowed = rules.repairability(&publicity_input(content), repair_on)?;
+    let input = publicity_input(content);
+    let allowed = match rules.repairability(&input, repair_on) {
+        // The department's later end governs: still public, so still repairable if the rules
+        // allow repair at all (its minimum period lies before the rules' end).
+        Err(RepairDenied::PublicityEnded { .. })
+            if report.publicity_end.ends_on.is_some_and(|e| repair_on < e)
+                && report.publicity_end.governs == EndSource::Department =>
+        {
+            let d = &report.publicity;
+            if !d.repairable {
+                let rule = d.repair_blocked_by.clone().unwrap_or_else(|| d.rule.clone());
+                return Err(RepairError::Rule(RepairDenied::NotRepairable { rule }));
+            }
+            d.rule.clone()
+        }
+        Err(RepairDenied::PublicityEnded { ended_on, .. }) if report.publicity_end.governs == EndSource::Department => {
+            let ended_on = report.publicity_end.ends_on.unwrap_or(ended_on);
+            return Err(RepairError::Rule(RepairDenied::PublicityEnded {
+                ended_on,
+                rule: rule("publicity_until", "record", "V"),
+            }));
+        }
+        other => other?,
+    };
     if !report.status.in_effect() {
         return Err(RepairError::State { status: report.status });
     }

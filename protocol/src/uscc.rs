@@ -20,8 +20,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
 use crate::division::DivisionCode;
 
 /// Length of a USCC in characters.
@@ -341,27 +339,7 @@ impl FromStr for Uscc {
     }
 }
 
-impl fmt::Display for Uscc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl fmt::Debug for Uscc {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Uscc({})", self.0)
-    }
-}
-impl Serialize for Uscc {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-/// Deserializing validates exactly like [`FromStr`] (including normalisation).
-impl<'de> Deserialize<'de> for Uscc {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
-    }
-}
+text_newtype!(Uscc);
 
 #[cfg(test)]
 mod tests;

@@ -58,7 +58,9 @@ async fn publish(
                     *g
                 };
                 let subject = uscc("411500", 7000 + i as u64);
-                let d = penalty_draft(&name, &subject, "general", days_ago(30), "public", &format!("{tag} {i}"));
+                let mut d = penalty_draft(&name, &subject, "general", days_ago(30), "public", &format!("{tag} {i}"));
+                // One decision per row: each phase's rows are new records (natural keys differ).
+                d["decision_no"] = serde_json::Value::from(format!("环罚〔2026〕{tag}-{i}号"));
                 let r = http.send_json("POST", &url, Some(&tok), &d).await?;
                 anyhow::ensure!(r.status == 201, "submit {i}: {} {}", r.status, r.text());
                 ids.lock().expect("lock").push(r.json["id"].as_str().unwrap_or_default().to_owned());

@@ -56,6 +56,10 @@ pub enum PolicyCmd {
     Set {
         /// JSON file.
         file: PathBuf,
+        /// Replace a policy that has rules with one that has none (the node refuses that
+        /// otherwise: an empty policy accepts every kind from every pinned region).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -149,13 +153,14 @@ pub fn policy(ctx: &Ctx, cmd: PolicyCmd) -> CliResult {
             let v: Value = c.get_json("/v1/admin/policy")?;
             ctx.out.emit(&v, || serde_json::to_string_pretty(&v).unwrap_or_default());
         }
-        PolicyCmd::Set { file } => {
+        PolicyCmd::Set { file, force } => {
             let text = std::fs::read(&file).map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
             let p: LocalPolicy = serde_json::from_slice(&text).map_err(|e| {
                 CliError::new(Exit::Failed, anyhow::anyhow!("{} is not a valid policy: {e}", file.display()))
             })?;
             let c = ctx.client()?;
-            let v: Value = c.json(Method::PUT, "/v1/admin/policy", &serde_json::to_value(&p)?)?;
+            let path = if force { "/v1/admin/policy?force=true" } else { "/v1/admin/policy" };
+            let v: Value = c.json(Method::PUT, path, &serde_json::to_value(&p)?)?;
             ctx.out.emit(&v, || {
                 format!(
                     "policy replaced: {} region rules, {} regions entitled to shared bodies",

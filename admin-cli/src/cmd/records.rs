@@ -25,6 +25,10 @@ pub enum RecordsCmd {
         /// The file.
         file: PathBuf,
     },
+    /// Import a national-format 双公示 export (CSV UTF-8/GB18030, XLSX, JSON, NDJSON; CF_* or
+    /// XK_* columns by code, lower-case code or Chinese name): validated locally, sent in
+    /// batches, rejects to `<input>.rejects.csv`, resumable. Exit 1 when any row was rejected.
+    Import(crate::cmd::import::ImportArgs),
     /// A record with its derived status and history.
     Show {
         /// Object id (64 hex).
@@ -78,6 +82,7 @@ fn classify(path: &Path, bytes: Vec<u8>) -> CliResult<Payload> {
 /// Runs `records …`.
 pub fn records(ctx: &Ctx, cmd: RecordsCmd) -> CliResult {
     match cmd {
+        RecordsCmd::Import(a) => return crate::cmd::import::run(ctx, a),
         RecordsCmd::Submit { file } => {
             let bytes = std::fs::read(&file).map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
             let (route, ct, body, local_id) = match classify(&file, bytes)? {

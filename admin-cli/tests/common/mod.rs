@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use credfed_protocol::bundle::sample;
 
+pub mod national;
+
 /// The binary under test.
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_credfed-admin"));

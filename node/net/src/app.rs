@@ -89,8 +89,43 @@ pub enum NetEvent {
         /// Its score when it was cut off.
         score: f64,
     },
+    /// A peer broke a sync misbehaviour limit within [`crate::NetConfig::misbehaviour_window`]:
+    /// disconnected and banned for [`crate::NetConfig::graylist_ban`].
+    PeerMisbehaved {
+        /// The peer.
+        peer: PeerId,
+        /// Which limit it broke.
+        reason: Misbehaviour,
+    },
     /// Time for anti-entropy: every [`crate::NetConfig::sync_interval`].
     SyncTick,
+}
+
+/// What a peer did on the sync protocol to be cut off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Misbehaviour {
+    /// More than [`crate::NetConfig::max_malformed_requests`] request frames over the size cap,
+    /// not strict CBOR, or cut short.
+    MalformedRequests,
+    /// More than [`crate::NetConfig::max_rate_limited_requests`] requests refused by its token
+    /// bucket.
+    RateLimited,
+}
+
+impl Misbehaviour {
+    /// A stable snake_case code for logs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Misbehaviour::MalformedRequests => "malformed_requests",
+            Misbehaviour::RateLimited => "rate_limited",
+        }
+    }
+}
+
+impl fmt::Display for Misbehaviour {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
 }
 
 /// Why a connection was refused.
@@ -100,7 +135,8 @@ pub enum DenyReason {
     NotNodeKey,
     /// The app does not admit this node key (not delegated, root not pinned, revoked, expired).
     NotAdmitted,
-    /// Banned locally (by [`crate::NetHandle::ban`] or for a graylisted score).
+    /// Banned locally (by [`crate::NetHandle::ban`], for a graylisted score or for sync
+    /// misbehaviour).
     Banned,
     /// A connection limit (text from libp2p's `connection_limits`).
     Limit(String),

@@ -53,8 +53,21 @@ pub struct NetConfig {
     /// Capacity of the event channel; when the app falls behind, events are dropped (and
     /// logged) rather than stalling the swarm.
     pub event_buffer: usize,
-    /// How long a peer whose gossip score fell below the graylist threshold stays banned.
+    /// How long a peer whose gossip score fell below the graylist threshold, or that broke a
+    /// sync misbehaviour limit (`max_malformed_requests`, `max_rate_limited_requests`), stays
+    /// banned.
     pub graylist_ban: Duration,
+    /// The sliding window over which a peer's sync misbehaviour is counted.
+    pub misbehaviour_window: Duration,
+    /// Malformed sync request frames (over `MAX_REQUEST_LEN`, not strict CBOR, cut short) a
+    /// peer may send within `misbehaviour_window`; one more disconnects it and bans it for
+    /// `graylist_ban`. Honest nodes never send one, so this only forgives a version skew.
+    pub max_malformed_requests: u32,
+    /// Sync requests refused as `rate_limited` that a peer may earn within
+    /// `misbehaviour_window`; one more disconnects and bans it. Higher than
+    /// `max_malformed_requests`: a busy honest peer may overshoot its token bucket, but not
+    /// keep going after this many refusals.
+    pub max_rate_limited_requests: u32,
     /// Gossipsub heartbeat (mesh maintenance, lazy gossip).
     pub heartbeat_interval: Duration,
     /// How long to wait after a ping (successful or not) before sending the next one on a
@@ -99,6 +112,9 @@ impl NetConfig {
             command_buffer: 256,
             event_buffer: 1024,
             graylist_ban: Duration::from_secs(600),
+            misbehaviour_window: Duration::from_secs(60),
+            max_malformed_requests: 8,
+            max_rate_limited_requests: 64,
             heartbeat_interval: Duration::from_secs(1),
             ping_interval: Duration::from_secs(5),
             ping_timeout: Duration::from_secs(10),
@@ -127,6 +143,8 @@ impl NetConfig {
             ("command_buffer", self.command_buffer),
             ("event_buffer", self.event_buffer),
             ("ping_failures_before_disconnect", self.ping_failures_before_disconnect as usize),
+            ("max_malformed_requests", self.max_malformed_requests as usize),
+            ("max_rate_limited_requests", self.max_rate_limited_requests as usize),
         ];
         if let Some((field, _)) = counts.iter().find(|(_, v)| *v == 0) {
             return bad(field);
@@ -141,6 +159,7 @@ impl NetConfig {
             ("heartbeat_interval", self.heartbeat_interval),
             ("ping_interval", self.ping_interval),
             ("ping_timeout", self.ping_timeout),
+            ("misbehaviour_window", self.misbehaviour_window),
         ];
         if let Some((field, _)) = durations.iter().find(|(_, d)| d.is_zero()) {
             return bad(field);

@@ -17,10 +17,11 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
-use crate::app::{NetApp, NetEvent, Validation};
+use crate::app::{Misbehaviour, NetApp, NetEvent, Validation};
 use crate::behaviour::{self, Behaviour, BehaviourEvent};
+use crate::codec::SyncFrame;
 use crate::handle::{Command, NetError};
-use crate::rate::TokenBucket;
+use crate::rate::{Strikes, TokenBucket};
 use crate::NetConfig;
 
 /// A gossip verdict computed off the loop.
@@ -48,6 +49,9 @@ pub(crate) struct EventLoop {
     pub(crate) topic: TopicHash,
     pub(crate) outbound: HashMap<OutboundRequestId, (PeerId, Reply)>,
     pub(crate) buckets: HashMap<PeerId, TokenBucket>,
+    /// Recent sync strikes per peer and kind. Kept across reconnects (a peer cannot wipe its
+    /// record by redialling); entries go once every strike has left the window.
+    pub(crate) strikes: HashMap<(PeerId, Misbehaviour), Strikes>,
     pub(crate) validations: JoinSet<Validated>,
     pub(crate) answers: JoinSet<Answered>,
     listen_addrs: Vec<Multiaddr>,
@@ -76,6 +80,7 @@ impl EventLoop {
             topic: behaviour::topic().hash(),
             outbound: HashMap::new(),
             buckets: HashMap::new(),
+            strikes: HashMap::new(),
             validations: JoinSet::new(),
             answers: JoinSet::new(),
             listen_addrs: Vec::new(),
@@ -175,7 +180,7 @@ impl EventLoop {
                 } else if self.outbound.len() >= self.cfg.max_outbound_requests {
                     let _ = reply.send(Err(NetError::Busy));
                 } else {
-                    let id = self.swarm.behaviour_mut().sync.send_request(&peer, req);
+                    let id = self.swarm.behaviour_mut().sync.send_request(&peer, SyncFrame::Request(req));
                     self.outbound.insert(id, (peer, reply));
                 }
             }
@@ -290,6 +295,7 @@ impl EventLoop {
 
     fn on_tick(&mut self) {
         self.recheck_admission();
+        self.expire_strikes();
         let peers: Vec<PeerId> = self.swarm.behaviour().gate.peers().map(|(p, _)| *p).collect();
         for peer in peers {
             self.enforce_score(peer);

@@ -3,19 +3,30 @@
 //! * Gossip: decode under the cap → hand to [`NetApp::validate_gossip`](crate::NetApp) on a
 //!   bounded task set → report Accept / Reject / Ignore to gossipsub, which forwards only on
 //!   Accept and charges the delivering peer's score on Reject.
-//! * Sync requests: admission re-checked now → per-peer token bucket → bounded task set →
-//!   [`NetApp::handle_request`](crate::NetApp) with the requester's region → response
-//!   (re-checked again before it leaves).
+//! * Sync requests: admission re-checked now → malformed frames refused → per-peer token
+//!   bucket → bounded task set → [`NetApp::handle_request`](crate::NetApp) with the
+//!   requester's region → response (re-checked again before it leaves). A malformed frame and
+//!   a `rate_limited` refusal each count as a strike against the peer; past
+//!   [`NetConfig::max_malformed_requests`](crate::NetConfig::max_malformed_requests) /
+//!   [`NetConfig::max_rate_limited_requests`](crate::NetConfig::max_rate_limited_requests)
+//!   strikes in the window the peer is cut off (`admission.rs`).
+//!
+//! `InboundFailure` events are not strikes: in libp2p-request-response 0.30 a failed read
+//! never becomes one (hence [`SyncFrame::Malformed`]), `Timeout` may be our own slowness,
+//! `ConnectionClosed` and `ResponseOmission` are ours, `Io` comes only after the request was
+//! read (the requester gave up on the answer), and `UnsupportedProtocols` is not emitted for
+//! inbound streams.
 
 use std::time::Instant;
 
-use credfed_protocol::wire::{self, SyncRequest, SyncResponse};
+use credfed_protocol::wire::{self, SyncResponse};
 use libp2p::gossipsub::{self, MessageAcceptance, MessageId};
 use libp2p::request_response::{self, ResponseChannel};
 use libp2p::PeerId;
 use tracing::{debug, warn};
 
-use crate::app::Validation;
+use crate::app::{Misbehaviour, Validation};
+use crate::codec::SyncFrame;
 use crate::event_loop::{Answered, EventLoop, Validated};
 use crate::handle::NetError;
 use crate::rate::TokenBucket;
@@ -78,7 +89,7 @@ impl EventLoop {
         }
     }
 
-    pub(crate) fn on_sync(&mut self, event: request_response::Event<SyncRequest, SyncResponse>) {
+    pub(crate) fn on_sync(&mut self, event: request_response::Event<SyncFrame, SyncResponse>) {
         use request_response::{Event, Message};
         match event {
             Event::Message { peer, message: Message::Request { request, channel, .. }, .. } => {
@@ -95,6 +106,7 @@ impl EventLoop {
                     let _ = reply.send(Err(NetError::Request { peer, reason: error.to_string() }));
                 }
             }
+            // Not a strike (see the module docs): nothing here is provably the peer's doing.
             Event::InboundFailure { peer, error, .. } => {
                 debug!(%peer, %error, "inbound sync request failed")
             }
@@ -102,18 +114,30 @@ impl EventLoop {
         }
     }
 
-    fn on_request(&mut self, peer: PeerId, req: SyncRequest, channel: ResponseChannel<SyncResponse>) {
+    fn on_request(&mut self, peer: PeerId, frame: SyncFrame, channel: ResponseChannel<SyncResponse>) {
         // Fail closed: the trust state is asked now, not only when the connection was made.
-        let Some(region) = self.admitted_now(&peer) else {
-            self.revoke(peer); // the channel is dropped unanswered: no bytes for this peer.
+        // When it says no, the channel is dropped unanswered: no bytes for this peer.
+        let Some(region) = self.admitted_or_revoke(&peer) else {
             return;
+        };
+        let req = match frame {
+            SyncFrame::Request(req) => req,
+            SyncFrame::Malformed(reason) => {
+                debug!(%peer, %reason, "malformed sync request refused");
+                if !self.strike(peer, Misbehaviour::MalformedRequests) {
+                    self.respond(channel, refusal("malformed", &reason));
+                }
+                return;
+            }
         };
         let now = Instant::now();
         let (rate, burst) = (self.cfg.per_peer_requests_per_sec, self.cfg.per_peer_request_burst);
         let bucket = self.buckets.entry(peer).or_insert_with(|| TokenBucket::new(rate, burst, now));
         if !bucket.try_take(now) {
             debug!(%peer, "sync request rate-limited");
-            self.respond(channel, refusal("rate_limited", "too many requests; slow down"));
+            if !self.strike(peer, Misbehaviour::RateLimited) {
+                self.respond(channel, refusal("rate_limited", "too many requests; slow down"));
+            }
             return;
         }
         if self.answers.len() >= self.cfg.max_inflight_requests {
@@ -133,8 +157,7 @@ impl EventLoop {
 
     /// Sends a computed answer, if the peer is still admitted.
     pub(crate) fn answer(&mut self, a: Answered) {
-        if self.admitted_now(&a.peer).is_none() {
-            self.revoke(a.peer);
+        if self.admitted_or_revoke(&a.peer).is_none() {
             return;
         }
         self.respond(a.channel, a.response);

@@ -26,7 +26,11 @@
 //! * request-response on [`wire::SYNC_PROTOCOL`] with [`SyncCodec`]: length-prefixed
 //!   canonical CBOR, [`wire::MAX_REQUEST_LEN`] / [`wire::MAX_RESPONSE_LEN`] enforced on the
 //!   length prefix before the body is read. Inbound requests pass a per-peer token bucket
-//!   (`rate_limited` answers past it).
+//!   (`rate_limited` answers past it). A peer that sends more than
+//!   [`NetConfig::max_malformed_requests`] malformed frames, or earns more than
+//!   [`NetConfig::max_rate_limited_requests`] `rate_limited` answers, within
+//!   [`NetConfig::misbehaviour_window`] is disconnected and banned like a graylisted one
+//!   ([`NetEvent::PeerMisbehaved`]).
 //! * connection limits (pending, inbound, total, per peer), yamux stream cap, idle timeout.
 //!
 //! Anti-entropy itself is the node's job: it gets [`NetEvent::PeerConnected`] and a periodic
@@ -39,15 +43,15 @@
 //! |---|---|
 //! | `lib.rs` | [`spawn`], re-exports |
 //! | `config.rs` | [`NetConfig`] and its bounded defaults |
-//! | `app.rs` | [`NetApp`], [`Validation`], [`NetEvent`], [`DenyReason`] |
+//! | `app.rs` | [`NetApp`], [`Validation`], [`NetEvent`], [`DenyReason`], [`Misbehaviour`] |
 //! | `handle.rs` | [`NetHandle`], [`NetError`], the command enum |
 //! | `event_loop.rs` | the swarm task: commands, connection events, sync tick |
-//! | `admission.rs` | re-asking admission, cutting peers off, graylisting, denial events |
+//! | `admission.rs` | re-asking admission, cutting peers off, graylisting, sync strikes, denial events |
 //! | `inbound.rs` | gossip validation and sync request handling |
 //! | `gate.rs` | the admission behaviour (deny at establishment, bans, regions) |
 //! | `behaviour.rs` | the composed behaviour; gossipsub and scoring settings |
-//! | `codec.rs` | [`SyncCodec`] |
-//! | `rate.rs` | per-peer token bucket |
+//! | `codec.rs` | [`SyncCodec`], [`SyncFrame`] |
+//! | `rate.rs` | per-peer token bucket, strike windows |
 //! | `identity.rs` | node key ⇄ PeerId |
 
 use std::sync::Arc;
@@ -67,9 +71,9 @@ mod identity;
 mod inbound;
 mod rate;
 
-pub use app::{DenyReason, NetApp, NetEvent, Validation};
+pub use app::{DenyReason, Misbehaviour, NetApp, NetEvent, Validation};
 pub use behaviour::{GOSSIP_FRAME_OVERHEAD, GRAYLIST_THRESHOLD, IDENTIFY_PROTOCOL};
-pub use codec::SyncCodec;
+pub use codec::{SyncCodec, SyncFrame};
 pub use config::NetConfig;
 pub use credfed_protocol::wire;
 pub use gate::Denied;

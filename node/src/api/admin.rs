@@ -141,8 +141,23 @@ pub async fn policy_get(c: Ctx) -> Result<Resp, ApiError> {
 }
 
 /// `PUT /v1/admin/policy` (a full `LocalPolicy`).
+///
+/// A policy with no rules accepts every kind from every pinned region; replacing one that has
+/// rules with it needs `?force=true` (422 `policy_empty` otherwise).
 pub async fn policy_put(c: Ctx) -> Result<Resp, ApiError> {
+    if c.body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::bad_request("invalid_request", "the policy must be a JSON object"));
+    }
     let p: LocalPolicy = parse(&c.body)?;
+    let force = c.q::<bool>("force")?.unwrap_or(false);
+    let rules = |p: &LocalPolicy| p.accepted_kinds.len() + p.shared_entitled.len();
+    if rules(&p) == 0 && rules(&c.app.state().policy()) > 0 && !force {
+        return Err(ApiError::unprocessable(
+            "policy_empty",
+            "this policy has no rules and would remove every current one (every kind from every pinned \
+             region would be accepted, no region entitled to shared bodies); send ?force=true to mean it",
+        ));
+    }
     let ev = event(
         &c,
         "policy.put",

@@ -8,15 +8,11 @@ use hyper::StatusCode;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::{json, text, Ctx, Resp};
+use super::{blocking, json, text, Ctx, Resp};
 use crate::audit::{self, export};
 use crate::state::evidence::{equivocations, split_views};
 use crate::state::query;
 use credfed_protocol::status::Status;
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::unavailable(e.to_string()))?
-}
 
 fn req<T: std::str::FromStr>(c: &Ctx, name: &str) -> Result<T, ApiError> {
     c.q(name)?.ok_or_else(|| {

@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::routes::RouteId;
-use super::{admin, audit_routes, json, openapi, records, submit, text, Ctx, Resp};
+use super::{admin, audit_routes, batch, changes, json, openapi, records, submit, text, Ctx, Resp};
 
 /// Calls the handler.
 ///
@@ -14,6 +14,8 @@ pub async fn dispatch(id: RouteId, c: Ctx) -> Result<Resp, ApiError> {
         Health => records::health(c).await,
         OpenApi => Ok(json(hyper::StatusCode::OK, &openapi::document())),
         SubmitRecord => submit::record(c).await,
+        SubmitBatch => batch::submit(c).await,
+        Changes => changes::changes(c).await,
         SubmitEnvelope => submit::envelope(c).await,
         GetRecord => records::get_record(c).await,
         GetObject => records::get_object(c).await,

@@ -22,12 +22,14 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Extra members (e.g. `earliest`).
     pub extra: Map<String, Value>,
+    /// Response headers (e.g. `allow`); every 503 also gets `retry-after: 1` unless set here.
+    pub headers: Option<Box<Vec<(&'static str, String)>>>,
 }
 
 impl ApiError {
     /// Any status.
     pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code: code.into(), message: message.into(), field: None, extra: Map::new() }
+        ApiError { status, code: code.into(), message: message.into(), field: None, extra: Map::new(), headers: None }
     }
     /// With a field.
     pub fn field(mut self, f: impl Into<String>) -> ApiError {
@@ -54,9 +56,28 @@ impl ApiError {
     pub fn forbidden(need: &str) -> ApiError {
         ApiError::new(StatusCode::FORBIDDEN, "forbidden", format!("this route needs a token with scope {need}"))
     }
-    /// 405.
-    pub fn method_not_allowed() -> ApiError {
-        ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed on this route")
+    /// With a response header.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> ApiError {
+        self.headers.get_or_insert_default().push((name, value.into()));
+        self
+    }
+    /// 405 with `Allow`.
+    pub fn method_not_allowed(allow: &[&str]) -> ApiError {
+        let list = allow.join(", ");
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("method not allowed on this route; allowed: {list}"),
+        )
+        .header("allow", list)
+    }
+    /// 415.
+    pub fn unsupported_media_type(expected: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("send the body as {expected} (Content-Type header)"),
+        )
     }
     /// 413.
     pub fn too_large(max: usize) -> ApiError {
@@ -71,16 +92,31 @@ impl ApiError {
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_unavailable", m)
     }
 
-    /// The JSON response.
-    pub fn into_response(self) -> Resp {
+    /// The `{"code","message","field"?,…}` object (also a batch item's `error`).
+    pub fn body(&self) -> Value {
         let mut e = Map::new();
         e.insert("code".into(), json!(self.code));
         e.insert("message".into(), json!(self.message));
-        if let Some(f) = self.field {
+        if let Some(f) = &self.field {
             e.insert("field".into(), json!(f));
         }
-        e.extend(self.extra);
-        json(self.status, &json!({ "error": e }))
+        e.extend(self.extra.clone());
+        Value::Object(e)
+    }
+
+    /// The JSON response.
+    pub fn into_response(self) -> Resp {
+        let mut r = json(self.status, &json!({ "error": self.body() }));
+        let h = r.headers_mut();
+        for (k, v) in self.headers.map(|b| *b).unwrap_or_default() {
+            if let Ok(v) = hyper::header::HeaderValue::from_str(&v) {
+                h.insert(k, v);
+            }
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE && !h.contains_key("retry-after") {
+            h.insert("retry-after", hyper::header::HeaderValue::from_static("1"));
+        }
+        r
     }
 }
 
@@ -97,6 +133,9 @@ impl From<IngestError> for ApiError {
         a.field = e.field;
         if let Some(d) = e.earliest {
             a.extra.insert("earliest".into(), json!(d.to_string()));
+        }
+        if let Some(id) = e.existing {
+            a.extra.insert("existing_id".into(), json!(id.to_hex()));
         }
         a
     }

@@ -16,19 +16,16 @@ use hyper::StatusCode;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::{json, Ctx, Resp};
+use super::{blocking, json, Ctx, Resp};
 use crate::state::query::{self, RecordState};
 use crate::state::State;
 use credfed_protocol::eligibility;
+use credfed_protocol::national::{self, NationalFields, PenaltyCategory};
 use credfed_protocol::person::{PersonDigest, ResidentId};
 use credfed_protocol::uscc::Uscc;
 
 /// Most records returned for one subject.
 pub const MAX_SUBJECT_RECORDS: usize = 1000;
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| ApiError::unavailable(e.to_string()))?
-}
 
 /// JSON form of a subject.
 pub fn subject_json(s: &Subject) -> Value {
@@ -37,7 +34,38 @@ pub fn subject_json(s: &Subject) -> Value {
         Subject::PersonDigest(_) => {
             json!({ "person_digest": s.key().trim_start_matches("person:") })
         }
+        Subject::RegistrationNo(r) => json!({ "registration_no": r.as_str() }),
     }
+}
+
+/// The national block as the view shows it: the stored fields, plus national names and codes,
+/// and every amount both as integer 分 (`*_fen`) and as a 元 string (`*_yuan`, two decimals).
+pub fn national_json(n: &NationalFields) -> Value {
+    let mut v = serde_json::to_value(n).unwrap_or(Value::Null);
+    v["subject_category_name"] = json!(n.subject_category.chinese());
+    if let Some(p) = &n.penalty {
+        let pv = &mut v["penalty"];
+        if let Some(f) = p.fine_fen {
+            pv["fine_yuan"] = json!(national::format_yuan(f));
+        }
+        if let Some(f) = p.confiscated_fen {
+            pv["confiscated_yuan"] = json!(national::format_yuan(f));
+        }
+        let mapped: Vec<Value> = p
+            .categories
+            .iter()
+            .map(|c| json!({ "category": c, "penalty_type": PenaltyCategory::parse(c).map(|k| k.penalty_type()) }))
+            .collect();
+        pv["category_penalty_types"] = json!(mapped);
+    }
+    if let Some(l) = &n.licence {
+        v["licence"]["category_name"] = json!(l.category.chinese());
+        v["licence"]["category_code"] = json!(l.category.code());
+        if let Some(s) = l.source_status {
+            v["licence"]["source_status_code"] = json!(s.code());
+        }
+    }
+    v
 }
 
 /// `?as_of=` or today (China-local).
@@ -49,7 +77,7 @@ fn subject_digest(key: &str) -> ObjectId {
     ObjectId::of(key.as_bytes())
 }
 
-fn audit_query(c: &Ctx, route: &str, subject_key: Option<&str>) {
+pub(super) fn audit_query(c: &Ctx, route: &str, subject_key: Option<&str>) {
     c.app.ingest.audit(AuditEvent::QueryServed {
         at: c.app.state().now(),
         token_id: c.token_id(),
@@ -87,6 +115,7 @@ pub fn record_json(r: &RecordState, auditor: bool, day: Day) -> Value {
             v["status_since"] = json!(st.since);
             v["rule"] = serde_json::to_value(&st.rule).unwrap_or(Value::Null);
             v["publicity"] = serde_json::to_value(&st.publicity).unwrap_or(Value::Null);
+            v["publicity_end"] = serde_json::to_value(&st.publicity_end).unwrap_or(Value::Null);
             v["history"] = serde_json::to_value(&st.history).unwrap_or(Value::Null);
             v["open_objections"] = json!(st.open_objections.iter().map(|o| o.to_hex()).collect::<Vec<_>>());
             st.body_visible
@@ -97,6 +126,9 @@ pub fn record_json(r: &RecordState, auditor: bool, day: Day) -> Value {
     if visible || auditor {
         let mut body = serde_json::to_value(c).unwrap_or(Value::Null);
         body["subject"] = subject_json(&c.subject);
+        if let Some(n) = &c.national {
+            body["national"] = national_json(n);
+        }
         v["record"] = body;
     }
     let by_type = |t: &str| -> Vec<Value> {
@@ -177,7 +209,8 @@ pub async fn get_object(c: Ctx) -> Result<Resp, ApiError> {
     ))
 }
 
-/// Parses `{subject}`: `person:<hex digest>`, `resident:<id>`, `uscc:<code>` or a bare USCC /
+/// Parses `{subject}`: `person:<hex digest>`, `resident:<id>`, `uscc:<code>`,
+/// `regno:<registration number>` (个体工商户 without a USCC) or a bare USCC /
 /// resident ID. Returns the index key and the subject.
 ///
 /// # Errors
@@ -206,13 +239,23 @@ pub fn parse_subject(st: &State, raw: &str) -> Result<(String, Subject), ApiErro
     if let Some(id) = raw.strip_prefix("resident:") {
         return resident(id);
     }
+    if let Some(no) = raw.strip_prefix("regno:") {
+        let r: credfed_protocol::national::RegistrationNo =
+            no.parse().map_err(|e: credfed_protocol::national::RegistrationNoError| {
+                ApiError::unprocessable(e.code(), e.to_string()).field("subject")
+            })?;
+        let s = Subject::RegistrationNo(r);
+        return Ok((s.key(), s));
+    }
     let code = raw.strip_prefix("uscc:").unwrap_or(raw);
     match code.parse::<Uscc>() {
         Ok(u) => {
             let s = Subject::Uscc(u);
             Ok((s.key(), s))
         }
-        Err(_) if !raw.starts_with("uscc:") && code.len() == 18 && code[..17].bytes().all(|b| b.is_ascii_digit()) => {
+        Err(_)
+            if !raw.starts_with("uscc:") && code.len() == 18 && code.bytes().take(17).all(|b| b.is_ascii_digit()) =>
+        {
             resident(code)
         }
         Err(e) => Err(ApiError::unprocessable(e.code(), format!("invalid USCC: {e}")).field("subject")),

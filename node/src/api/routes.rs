@@ -12,6 +12,8 @@ pub enum RouteId {
     Health,
     OpenApi,
     SubmitRecord,
+    SubmitBatch,
+    Changes,
     SubmitEnvelope,
     GetRecord,
     GetObject,
@@ -61,6 +63,50 @@ pub struct Route {
     pub summary: &'static str,
 }
 
+/// The NDJSON media type (batch bodies).
+pub const NDJSON: &str = "application/x-ndjson";
+
+/// What a route's request body must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyKind {
+    /// No body: none is read (a sent one is ignored and the connection closed after).
+    None,
+    /// `application/json`.
+    Json,
+    /// `application/cbor`.
+    Cbor,
+    /// A batch: `application/json` (an array) or `application/x-ndjson` (one item a line),
+    /// within `api.max_batch_body_bytes`.
+    Batch,
+}
+
+impl BodyKind {
+    /// The media types accepted (none: no body is read), for the router, 415 messages and the
+    /// OpenAPI document.
+    pub fn media_types(self) -> &'static [&'static str] {
+        match self {
+            BodyKind::None => &[],
+            BodyKind::Json => &["application/json"],
+            BodyKind::Cbor => &["application/cbor"],
+            BodyKind::Batch => &["application/json", NDJSON],
+        }
+    }
+}
+
+impl Route {
+    /// The body this route reads.
+    pub fn body(&self) -> BodyKind {
+        use RouteId::*;
+        match self.id {
+            SubmitEnvelope => BodyKind::Cbor,
+            SubmitBatch => BodyKind::Batch,
+            SubmitRecord | Repair | Objection | Resolution | Withdrawal | Correction | SubmitScheme | Measure
+            | TrustPin | PolicyPut | TokenIssue => BodyKind::Json,
+            _ => BodyKind::None,
+        }
+    }
+}
+
 macro_rules! r {
     ($m:ident, $p:literal, $n:ident, $id:ident, $s:literal) => {
         Route { method: Method::$m, path: $p, need: Need::$n, id: RouteId::$id, summary: $s }
@@ -77,6 +123,20 @@ pub static ROUTES: &[Route] = &[
         Submit,
         SubmitRecord,
         "Submit a record draft; the node signs it with the authority key for its kind"
+    ),
+    r!(
+        POST,
+        "/v1/records/batch",
+        Submit,
+        SubmitBatch,
+        "Submit up to 1000 record drafts (JSON array or NDJSON); one result per item, in order, after one durable commit"
+    ),
+    r!(
+        GET,
+        "/v1/changes",
+        Read,
+        Changes,
+        "Every change in one total order ?after=&limit=&wait=&kind=&origin=&subject=; SSE with Accept: text/event-stream"
     ),
     r!(POST, "/v1/envelopes", Submit, SubmitEnvelope, "Submit a pre-signed envelope (application/cbor)"),
     r!(GET, "/v1/records/{id}", Read, GetRecord, "A record with derived status, rule, history; ?as_of=YYYY-MM-DD"),
@@ -137,17 +197,41 @@ fn matches(template: &str, path: &str) -> Option<Vec<String>> {
     }
 }
 
-/// The route for `method` + `path` and its parameters; the flag tells whether the path exists
-/// under another method (405 rather than 404).
-pub fn find(method: &Method, path: &str) -> (Option<(&'static Route, Vec<String>)>, bool) {
-    let mut other = false;
+/// The route for `method` + `path` and its parameters.
+///
+/// # Errors
+/// The methods the path is served under (empty: 404; else 405 with this `Allow`).
+pub fn find(method: &Method, path: &str) -> Result<(&'static Route, Vec<String>), Vec<&'static str>> {
+    let mut allow = Vec::new();
     for r in ROUTES {
         if let Some(params) = matches(r.path, path) {
             if r.method == *method {
-                return (Some((r, params)), false);
+                return Ok((r, params));
             }
-            other = true;
+            allow.push(r.method.as_str());
         }
     }
-    (None, other)
+    Err(allow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_under_another_method_lists_the_allowed_ones() {
+        assert_eq!(find(&Method::PUT, "/v1/admin/trust").unwrap_err(), vec!["GET", "POST"]);
+        assert!(find(&Method::GET, "/v1/nothing").unwrap_err().is_empty());
+        let (r, p) = find(&Method::GET, "/v1/records/abc").unwrap();
+        assert_eq!((r.id, p), (RouteId::GetRecord, vec!["abc".to_string()]));
+    }
+
+    #[test]
+    fn every_post_and_put_route_declares_its_body() {
+        for r in ROUTES {
+            let takes = matches!(r.method, Method::POST | Method::PUT);
+            let exempt = r.id == RouteId::PeerBan; // the peer is in the path
+            assert_eq!(r.body() != BodyKind::None, takes && !exempt, "{} {}", r.method, r.path);
+        }
+    }
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::drafts::{self, parse};
 use super::error::ApiError;
-use super::{json, Ctx, Resp};
+use super::{blocking, json, Ctx, Resp};
 use crate::ingest::Accepted;
 use crate::state::query;
 
@@ -28,25 +28,37 @@ pub fn accepted(a: &Accepted) -> Resp {
 }
 
 /// Header fields every body carries.
-struct Head {
-    region: credfed_protocol::RegionId,
-    signed_at: u64,
-    nonce: Nonce,
+pub(super) struct Head {
+    pub region: credfed_protocol::RegionId,
+    pub signed_at: u64,
+    pub nonce: Nonce,
 }
 
-fn head(c: &Ctx) -> Head {
+pub(super) fn head(c: &Ctx) -> Head {
     let st = c.app.state();
     Head { region: st.region.clone(), signed_at: st.now(), nonce: Nonce::random(&mut OsRng) }
 }
 
-/// Signs `body` with the authority key for its scope and ingests it.
-async fn sign_and_submit(c: &Ctx, body: Body) -> Result<Resp, ApiError> {
+/// A record draft's body, ready to sign.
+pub(super) fn record_body(c: &Ctx, d: drafts::RecordDraft) -> Result<Body, ApiError> {
+    let record = d.content(c.app.state(), "")?;
+    let h = head(c);
+    Ok(Body::Record(RecordBody { region: h.region, signed_at: h.signed_at, nonce: h.nonce, record }))
+}
+
+/// The envelope of `body`, signed with the authority key for its scope.
+pub(super) fn sign(c: &Ctx, body: &Body) -> Result<Vec<u8>, ApiError> {
     let st = c.app.state();
     let scope = body.required_scope().expect("drafts are never delegations");
     let key = st.authority_for(scope).ok_or_else(|| {
         ApiError::unprocessable("no_authority_key", format!("this node holds no authority key delegated for {scope}"))
     })?;
-    let bytes = body.sign(key).encode();
+    Ok(body.sign(key).encode())
+}
+
+/// Signs `body` with the authority key for its scope and ingests it.
+async fn sign_and_submit(c: &Ctx, body: Body) -> Result<Resp, ApiError> {
+    let bytes = sign(c, &body)?;
     let a = c.app.ingest.submit(bytes, source(c)).await?;
     Ok(accepted(&a))
 }
@@ -59,9 +71,7 @@ fn path_id(c: &Ctx) -> Result<ObjectId, ApiError> {
 async fn record_target(c: &Ctx) -> Result<ObjectId, ApiError> {
     let id = path_id(c)?;
     let store = c.app.state().store.clone();
-    let meta = tokio::task::spawn_blocking(move || store.meta(&id))
-        .await
-        .map_err(|e| ApiError::unavailable(e.to_string()))??;
+    let meta = blocking(move || Ok(store.meta(&id)?)).await?;
     match meta {
         Some(m)
             if matches!(
@@ -78,22 +88,12 @@ async fn record_target(c: &Ctx) -> Result<ObjectId, ApiError> {
 /// `POST /v1/records`.
 pub async fn record(c: Ctx) -> Result<Resp, ApiError> {
     let d: drafts::RecordDraft = parse(&c.body)?;
-    let record = d.content(c.app.state(), "")?;
-    let h = head(&c);
-    sign_and_submit(&c, Body::Record(RecordBody { region: h.region, signed_at: h.signed_at, nonce: h.nonce, record }))
-        .await
+    let body = record_body(&c, d)?;
+    sign_and_submit(&c, body).await
 }
 
-/// `POST /v1/envelopes` (`application/cbor`).
+/// `POST /v1/envelopes` (`application/cbor`; the media type is checked by the router).
 pub async fn envelope(c: Ctx) -> Result<Resp, ApiError> {
-    let ct = c.content_type.split(';').next().unwrap_or("").trim();
-    if ct != "application/cbor" {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the envelope as application/cbor",
-        ));
-    }
     let a = c.app.ingest.submit(c.body.to_vec(), source(&c)).await?;
     Ok(accepted(&a))
 }
@@ -170,9 +170,7 @@ pub async fn resolution(c: Ctx) -> Result<Resp, ApiError> {
     let d: drafts::ResolutionDraft = parse(&c.body)?;
     let objection = path_id(&c)?;
     let store = c.app.state().store.clone();
-    let loaded = tokio::task::spawn_blocking(move || query::load(&*store, &objection))
-        .await
-        .map_err(|e| ApiError::unavailable(e.to_string()))??;
+    let loaded = blocking(move || Ok(query::load(&*store, &objection)?)).await?;
     let target = match loaded.map(|l| l.body) {
         Some(Body::Objection(o)) => o.target,
         _ => return Err(ApiError::not_found("objection_not_found", format!("no objection {objection}"))),

@@ -17,14 +17,17 @@ use super::entries::{self, EntryCheck, EntryRefused, Heads};
 use super::{rules, Accepted, Cmd, EntryOutcome, ErrorClass, IngestError, Reply};
 use crate::metrics::Metrics;
 use crate::state::classify::classification;
+use crate::state::query;
 use crate::state::recovery::{self, Recovery};
 use crate::state::{Published, State};
 use crate::store::{
     fed_dec, fed_enc, AuditLeaf, Commit, FedNs, FeedWrite, GroupCommit, MetaWrite, NewObject, ObjectMeta, StoreError,
+    NATURAL_KEY_BUILT,
 };
 use credfed_protocol::cbor::ByteBuf;
 use credfed_protocol::feed::SignedFeedEntry;
 use credfed_protocol::merkle::{leaf_hash, Frontier};
+use credfed_protocol::natural_key::NaturalKey;
 use credfed_protocol::objects::{self, Nonce, ReceiptBody};
 use credfed_protocol::{Classification, ObjectType, RegionId};
 
@@ -38,6 +41,8 @@ pub(super) struct Writer {
     pending: usize,
     /// Peer entries that arrived ahead of the head, waiting for their predecessors.
     early: EarlySet,
+    /// The last change-log position assigned.
+    last_change: u64,
 }
 
 /// Where an accepted object sits in its origin's feed.
@@ -52,6 +57,48 @@ enum FeedPos {
     Unknown,
 }
 
+/// Whether accepting an object of type `t` is a change a platform follows (`GET /v1/changes`):
+/// everything but the trust objects.
+fn is_change(t: ObjectType) -> bool {
+    !matches!(t, ObjectType::Delegation | ObjectType::Revocation)
+}
+
+/// The record holding a natural key.
+struct Holder {
+    id: ObjectId,
+    meta: ObjectMeta,
+    same: bool,
+}
+
+/// The index write for a record or correction: its natural key names its latest version.
+fn natural_key_write(body: &Body, id: ObjectId) -> Option<MetaWrite> {
+    let c = body.record_content()?;
+    let key = NaturalKey::of(body.region(), c);
+    Some(MetaWrite::Fed(FedNs::NaturalKey, key.0.to_vec(), Some(id.as_bytes().to_vec())))
+}
+
+/// Builds the natural-key index over a store written before it existed (once; later commits
+/// keep it current). Records first, then corrections, each in acceptance order, so a key ends
+/// on its latest version.
+fn build_natural_keys(store: &dyn crate::store::Store) -> Result<Commit, StoreError> {
+    let mut c = Commit::default();
+    if store.fed_get(FedNs::NaturalKey, NATURAL_KEY_BUILT)?.is_some() {
+        return Ok(c);
+    }
+    for t in [ObjectType::Record, ObjectType::Correction] {
+        let mut loaded = Vec::new();
+        for id in store.by_type(t)? {
+            if let Some(l) = query::load(store, &id)? {
+                loaded.push((l.stored.meta.accepted_at, id, l.body));
+            }
+        }
+        loaded.sort_by_key(|(at, id, _)| (*at, *id));
+        c.meta.extend(loaded.iter().filter_map(|(_, id, body)| natural_key_write(body, *id)));
+    }
+    c.meta.push(MetaWrite::Fed(FedNs::NaturalKey, NATURAL_KEY_BUILT.to_vec(), Some(vec![1])));
+    Ok(c)
+}
+
 /// An object parked until the object it refers to arrives.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct PendingItem {
@@ -64,6 +111,11 @@ impl Writer {
     pub(super) fn new(state: Arc<State>, queue: usize) -> Result<Writer, StoreError> {
         let heads = entries::load_heads(&*state.store)?;
         let pending = state.store.fed_scan(FedNs::Pending, &[], MAX_PENDING + 1)?.len();
+        let index = build_natural_keys(&*state.store)?;
+        if index.meta.len() > 1 {
+            tracing::info!(records = index.meta.len() - 1, "natural-key index built");
+        }
+        state.store.apply(&index)?;
         let frontier = state.store.audit_frontier()?;
         state.durable_audit_size.store(frontier.size(), Ordering::SeqCst);
         state.metrics.audit_size.set(frontier.size());
@@ -73,7 +125,9 @@ impl Writer {
             m.flush_seconds.observe(secs);
         });
         let group = GroupCommit::spawn(state.store.clone(), queue, observe);
-        Ok(Writer { state, group, heads, frontier, pending, early: EarlySet::default() })
+        let last_change = state.store.last_change()?;
+        state.durable_change.send_replace(last_change);
+        Ok(Writer { state, group, heads, frontier, pending, early: EarlySet::default(), last_change })
     }
 
     pub(super) fn run(mut self, rx: Receiver<Cmd>) {
@@ -297,6 +351,38 @@ impl Writer {
                 return;
             }
         }
+        if matches!(pos, FeedPos::Own) {
+            match self.natural_key_holder(&obj.body) {
+                Ok(None) => {}
+                Ok(Some(Holder { id: held, meta, same: true })) => {
+                    let acc = Accepted {
+                        id: held,
+                        origin: meta.origin,
+                        seq: meta.seq,
+                        object_type: meta.object_type,
+                        duplicate: true,
+                    };
+                    return self.reply_after_flush(reply, Ok(acc));
+                }
+                Ok(Some(Holder { id: held, .. })) => {
+                    let mut err = IngestError::new(
+                        ErrorClass::Conflict,
+                        "natural_key_conflict",
+                        format!(
+                            "record {held} already holds this region, kind, decision number and subject with other \
+                             content; send a correction of it instead"
+                        ),
+                    )
+                    .field("decision_no");
+                    err.existing = Some(held);
+                    return self.reject(&obj, source, err, Commit::default(), reply);
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e.into()));
+                    return;
+                }
+            }
+        }
         let from_peer = matches!(source, Source::Gossip { .. } | Source::Sync { .. });
         let feed_seq = match &pos {
             FeedPos::Entry(fw) => Some(fw.seq),
@@ -332,6 +418,19 @@ impl Writer {
                 let _ = reply.send(Err(e.into()));
             }
         }
+    }
+
+    /// For a new record: the record (or correction) already holding its natural key, and
+    /// whether its content is the same.
+    fn natural_key_holder(&self, body: &Body) -> Result<Option<Holder>, StoreError> {
+        let Body::Record(r) = body else { return Ok(None) };
+        let key = NaturalKey::of(&r.region, &r.record);
+        let store = &*self.state.store;
+        let Some(held) = store.fed_get(FedNs::NaturalKey, &key.0)? else { return Ok(None) };
+        let id = ObjectId(held.try_into().map_err(|_| StoreError::Corrupt("natural-key index value".into()))?);
+        let Some(l) = query::load(store, &id)? else { return Ok(None) };
+        let same = l.body.record_content() == Some(&r.record);
+        Ok(Some(Holder { id, meta: l.stored.meta, same }))
     }
 
     /// Parks a peer's object whose target (or objection) is not known yet.
@@ -611,9 +710,26 @@ impl Writer {
             target: body.target(),
             subject: body.record_content().map(|r| r.subject.key()),
         };
+        if let Some(w) = natural_key_write(body, id) {
+            c.meta.push(w);
+        }
         let envelope = obj.envelope.encode();
-        c.objects.push(NewObject { id, meta, envelope: envelope.clone() });
+        let change = is_change(body.object_type()).then_some(self.last_change + 1);
+        c.objects.push(NewObject { id, meta, envelope: envelope.clone(), change });
         self.commit_feed(c, &events)?;
+        if let Some(n) = change {
+            self.last_change = n;
+            let st = self.state.clone();
+            self.group.after_flush(Box::new(move |r| {
+                if r.is_ok() {
+                    st.durable_change.send_if_modified(|d| {
+                        let newer = n > *d;
+                        *d = (*d).max(n);
+                        newer
+                    });
+                }
+            }));
+        }
         if matches!(body, Body::Delegation(_) | Body::Revocation(_)) {
             self.state.trust.write().unwrap_or_else(|p| p.into_inner()).apply(obj);
             self.state.trust_changed.notify_one();

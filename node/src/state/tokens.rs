@@ -128,7 +128,12 @@ pub fn authenticate(state: &State, header: Option<&str>, need: Need) -> Result<O
     if need == Need::Nothing {
         return Ok(None);
     }
-    let token = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).ok_or(AuthError::Unauthenticated)?;
+    // RFC 9110 §11.1: the scheme is case-insensitive.
+    let token = header
+        .and_then(|h| h.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim())
+        .ok_or(AuthError::Unauthenticated)?;
     if token.len() > 256 {
         return Err(AuthError::Unauthenticated);
     }

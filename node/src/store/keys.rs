@@ -9,6 +9,7 @@
 //! | `f` | origin, `0x00`, seq u64 BE | signed feed entry bytes |
 //! | `h` | origin | seq u64 BE, entry hash(32) |
 //! | `l` | index u64 BE | leaf hash(32), leaf bytes |
+//! | `c` | change-log position u64 BE | object id(32) |
 //! | `K` | token id | token record CBOR |
 //! | `A` | region | root public key(32) |
 //! | `M` | name (`format`, `frontier`, `checkpoint`, `policy`) | CBOR or text |
@@ -52,6 +53,10 @@ pub fn feed(origin: &str, seq: u64) -> Vec<u8> {
 /// Feed head key.
 pub fn head(origin: &str) -> Vec<u8> {
     cat(&[b"h", origin.as_bytes()])
+}
+/// Change-log key.
+pub fn change(n: u64) -> Vec<u8> {
+    cat(&[b"c", &n.to_be_bytes()])
 }
 /// Audit leaf key.
 pub fn leaf(index: u64) -> Vec<u8> {

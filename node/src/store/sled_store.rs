@@ -221,6 +221,9 @@ impl Store for SledStore {
                 b.insert([k::target_prefix(t), o.id.0.to_vec()].concat(), &[][..]);
             }
             b.insert([k::type_prefix(o.meta.object_type.as_str()), o.id.0.to_vec()].concat(), &[][..]);
+            if let Some(n) = o.change {
+                b.insert(k::change(n), k::versioned(o.id.as_bytes()));
+            }
         }
         for f in &c.feed {
             b.insert(k::feed(f.origin.as_str(), f.seq), k::versioned(&f.bytes));
@@ -296,6 +299,29 @@ impl Store for SledStore {
             out.push((seq, k::unversion("feed entry", &v)?.to_vec()));
         }
         Ok(out)
+    }
+
+    fn changes(&self, after: u64, limit: usize) -> Result<Vec<(u64, ObjectId)>, StoreError> {
+        let mut out = Vec::new();
+        let Some(from) = after.checked_add(1) else { return Ok(out) };
+        for kv in self.tree.range(k::change(from)..=k::change(u64::MAX)).take(limit) {
+            let (key, v) = kv.map_err(io)?;
+            let n = u64::from_be_bytes(key[1..].try_into().map_err(|_| StoreError::Corrupt("change key".into()))?);
+            let id: [u8; 32] =
+                k::unversion("change", &v)?.try_into().map_err(|_| StoreError::Corrupt("change value".into()))?;
+            out.push((n, ObjectId(id)));
+        }
+        Ok(out)
+    }
+
+    fn last_change(&self) -> Result<u64, StoreError> {
+        match self.tree.range(k::change(0)..=k::change(u64::MAX)).next_back() {
+            None => Ok(0),
+            Some(kv) => {
+                let (key, _) = kv.map_err(io)?;
+                Ok(u64::from_be_bytes(key[1..].try_into().map_err(|_| StoreError::Corrupt("change key".into()))?))
+            }
+        }
     }
 
     fn feed_heads(&self) -> Result<Vec<FeedHead>, StoreError> {

@@ -50,10 +50,16 @@ pub struct TestNode {
 
 impl TestNode {
     pub async fn start() -> TestNode {
+        TestNode::start_with(|_| {}).await
+    }
+
+    /// Starts with the config as `init` wrote it, edited by `edit`.
+    pub async fn start_with(edit: impl FnOnce(&mut NodeConfig)) -> TestNode {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_path_buf();
         let access = tokio::task::spawn_blocking(move || init_region(&d, "xinyang", "127.0.0.1:0")).await.unwrap();
-        let cfg = NodeConfig::load(&dir.path().join("node.toml")).unwrap();
+        let mut cfg = NodeConfig::load(&dir.path().join("node.toml")).unwrap();
+        edit(&mut cfg);
         let node = credfed_node::start(cfg).await.expect("start");
         let base = format!("http://{}", node.api_addr());
         let admin = format!("http://{}", node.admin_addr().unwrap());

@@ -109,6 +109,7 @@ pub fn penalty(subject: Subject, decision_no: String, decided_on: Day) -> Record
         grade: None,
         grade_scheme: None,
         repair_notice: None,
+        national: None,
     }
 }
 

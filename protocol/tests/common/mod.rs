@@ -106,6 +106,7 @@ pub fn arb_content() -> impl Strategy<Value = RecordContent> {
                 grade: grade.then(|| "A".into()),
                 grade_scheme: grade.then(|| "tax_credit".into()),
                 repair_notice: None,
+                national: None,
             }
         })
 }

@@ -11,6 +11,10 @@ use credfed_protocol::cbor;
 use credfed_protocol::envelope::{signing_input, Envelope, ObjectId, ENVELOPE_DOMAIN, FEED_ENTRY_DOMAIN, MAX_BODY_LEN};
 use credfed_protocol::keys::SecretKey;
 use credfed_protocol::kind::{ObjectionGround, ObjectionOutcome};
+use credfed_protocol::national::{
+    parse_wan_yuan, penalty_types_for, split_categories, LegalRepresentative, LicenceCategory, LicenceFields,
+    NationalFields, PenaltyFields, RegistrationNo, SourceStatus, SubjectCategory,
+};
 use credfed_protocol::objects::{
     open, BenefitSchemeBody, Body, CorrectionBody, DelegationBody, Disqualifier, MeasureAppliedBody, Nonce,
     ObjectionBody, ObjectionResolutionBody, ReceiptBody, RecordBody, RecordContent, RepairBody, RevocationBody,
@@ -123,7 +127,55 @@ fn penalty_content() -> RecordContent {
         grade: None,
         grade_scheme: None,
         repair_notice: Some("信市监信修告〔2026〕15号".into()),
+        national: None,
     }
+}
+
+/// The USCC standing for 信阳市市场监督管理局 (a made-up 机关 code `11411500…`).
+pub fn samr_uscc() -> Uscc {
+    uscc("11411500MB0C12360")
+}
+
+/// The penalty record carrying the national block, as a department's CF_* row gives it:
+/// CF_CFLB `罚款;没收违法所得`, CF_NR_FK `0.2`, CF_NR_WFFF `0.112`, CF_GSJZQ `2029-06-30`.
+pub fn national_penalty_content() -> RecordContent {
+    let categories = split_categories("罚款;没收违法所得");
+    RecordContent {
+        decision_no: "信市监罚〔2026〕16号".into(),
+        penalty_types: penalty_types_for(&categories).expect("national categories"),
+        repair_notice: None,
+        national: Some(NationalFields {
+            subject_category: SubjectCategory::LegalEntity,
+            authority_uscc: Some(samr_uscc()),
+            source_unit: Some("信阳市市场监督管理局".into()),
+            source_unit_uscc: Some(samr_uscc()),
+            publicity_until: Some(day("2029-06-30")),
+            legal_representative: Some(LegalRepresentative {
+                id_type: Some("身份证".into()),
+                id_digest: Some(person_digest()),
+            }),
+            penalty: Some(PenaltyFields {
+                violation_type: Some("销售超过保质期的食品".into()),
+                content: Some("没收违法所得人民币1120元，并处罚款人民币2000元".into()),
+                fine_fen: Some(parse_wan_yuan("0.2").expect("amount")),
+                confiscated_fen: Some(parse_wan_yuan("0.112").expect("amount")),
+                categories,
+                suspended_licence: None,
+                valid_until: Some(day("2027-01-05")),
+            }),
+            licence: None,
+        }),
+        ..penalty_content()
+    }
+}
+
+fn national_penalty_body() -> Body {
+    Body::Record(RecordBody {
+        region: region("xinyang"),
+        signed_at: T_PENALTY,
+        nonce: nonce("national-penalty"),
+        record: national_penalty_content(),
+    })
 }
 
 fn authority_scopes() -> Vec<Scope> {
@@ -229,6 +281,7 @@ fn valid_bodies() -> Vec<(String, &'static str, Body)> {
                 grade: None,
                 grade_scheme: None,
                 repair_notice: None,
+                national: None,
             },
         }),
     ));
@@ -258,6 +311,7 @@ fn valid_bodies() -> Vec<(String, &'static str, Body)> {
                 grade: Some("A".into()),
                 grade_scheme: Some("tax_credit".into()),
                 repair_notice: None,
+                national: None,
             },
         }),
     ));
@@ -284,6 +338,7 @@ fn valid_bodies() -> Vec<(String, &'static str, Body)> {
             grade: None,
             grade_scheme: None,
             repair_notice: None,
+            national: None,
         },
     });
     let license_id = ObjectId::of(&license.encode());
@@ -318,6 +373,107 @@ fn valid_bodies() -> Vec<(String, &'static str, Body)> {
                 grade: None,
                 grade_scheme: None,
                 repair_notice: None,
+                national: None,
+            },
+        }),
+    ));
+
+    out.push((
+        format!(
+            "record: administrative_penalty with the national block: legal_entity, authority_uscc {}, CF_CFLB \
+             罚款;没收违法所得 → penalty_types fine, confiscation; CF_NR_FK 0.2 万元 = fine_fen 200000; CF_NR_WFFF \
+             0.112 万元 = confiscated_fen 112000; CF_GSJZQ publicity_until 2029-06-30; legal representative by \
+             id_digest only (the person digest above)",
+            samr_uscc().as_str()
+        ),
+        "xinyang-samr",
+        national_penalty_body(),
+    ));
+    let licence_days = "2099-12-31";
+    out.push((
+        format!(
+            "record: administrative_license with the national block: 许可类别 01 = ordinary, XK_ZT 1 = valid, \
+             valid_from 2026-01-05; XK_YXQZI {licence_days} means no end, so valid_until is absent"
+        ),
+        "xinyang-samr",
+        Body::Record(RecordBody {
+            region: xinyang.clone(),
+            signed_at: T_PENALTY + 7200,
+            nonce: nonce("national-licence"),
+            record: RecordContent {
+                kind: RecordKind::AdministrativeLicense,
+                subject: Subject::Uscc(penalty_subject()),
+                subject_name: Some("信阳市浉河区某商贸有限公司".into()),
+                authority: "信阳市市场监督管理局".into(),
+                decision_no: "豫食许〔2026〕411502-0101号".into(),
+                legal_basis: "《中华人民共和国行政许可法》《食品经营许可和备案管理办法》".into(),
+                facts: None,
+                severity: None,
+                sector: "market_regulation".into(),
+                decided_on: day("2026-01-05"),
+                classification: Classification::Public,
+                published_on: None,
+                penalty_types: vec![],
+                not_repairable: false,
+                valid_until: credfed_protocol::national::licence_valid_until(day(licence_days)),
+                grade: None,
+                grade_scheme: None,
+                repair_notice: None,
+                national: Some(NationalFields {
+                    subject_category: SubjectCategory::LegalEntity,
+                    authority_uscc: Some(samr_uscc()),
+                    source_unit: None,
+                    source_unit_uscc: None,
+                    publicity_until: None,
+                    legal_representative: None,
+                    penalty: None,
+                    licence: Some(LicenceFields {
+                        document_name: Some("食品经营许可决定书".into()),
+                        category: LicenceCategory::parse_national("01").expect("code 01"),
+                        certificate_name: Some("食品经营许可证".into()),
+                        certificate_no: Some("JY14115020012346".into()),
+                        content: Some("预包装食品销售（含冷藏冷冻食品）".into()),
+                        valid_from: Some(day("2026-01-05")),
+                        source_status: SourceStatus::parse_national("1"),
+                    }),
+                }),
+            },
+        }),
+    ));
+    out.push((
+        "record: administrative_penalty about a 个体工商户 without a USCC, subject {\"registration_no\": \
+         \"411502600123456\"} (index key regno:411502600123456), subject_category individual_business, CF_CFLB 警告"
+            .into(),
+        "xinyang-samr",
+        Body::Record(RecordBody {
+            region: xinyang.clone(),
+            signed_at: T_PENALTY + 3 * 86_400,
+            nonce: nonce("national-individual-business"),
+            record: RecordContent {
+                subject: Subject::RegistrationNo("411502600123456".parse::<RegistrationNo>().expect("valid")),
+                subject_name: Some("信阳市浉河区某某便利店".into()),
+                decision_no: "信市监罚〔2026〕21号".into(),
+                facts: None,
+                severity: Some(Severity::Minor),
+                decided_on: day("2026-01-08"),
+                penalty_types: vec!["warning".into()],
+                repair_notice: None,
+                national: Some(NationalFields {
+                    subject_category: SubjectCategory::IndividualBusiness,
+                    publicity_until: None,
+                    legal_representative: None,
+                    penalty: Some(PenaltyFields {
+                        violation_type: None,
+                        content: Some("警告".into()),
+                        fine_fen: None,
+                        confiscated_fen: None,
+                        categories: vec!["警告".into()],
+                        suspended_licence: None,
+                        valid_until: None,
+                    }),
+                    ..national_penalty_content().national.expect("block")
+                }),
+                ..penalty_content()
             },
         }),
     ));
@@ -432,6 +588,9 @@ fn valid_bodies() -> Vec<(String, &'static str, Body)> {
     ));
     out
 }
+
+/// The entries of a decoded CBOR map.
+type MapEntries = Vec<(Value, Value)>;
 
 // ---- raw CBOR helpers (for bytes the library would never produce) ----
 
@@ -976,6 +1135,101 @@ fn invalid_cases() -> Vec<Case> {
         "sector \"Market Regulation\" is not snake_case",
         signer,
         record_with(&|c| c.sector = "Market Regulation".into()),
+        "invalid_field",
+    ));
+    // The national block (PROTOCOL.md §3.6).
+    let national = national_penalty_body();
+    let block_with = |f: &dyn Fn(&mut RecordContent)| {
+        let mut c = national_penalty_content();
+        f(&mut c);
+        Body::Record(RecordBody {
+            region: region("xinyang"),
+            signed_at: T_PENALTY,
+            nonce: nonce("national-penalty"),
+            record: c,
+        })
+        .encode()
+    };
+    let national_map = |f: &dyn Fn(&mut MapEntries)| {
+        let mut e = entries(&national);
+        for (k, v) in e.iter_mut() {
+            if let (true, Value::Map(record)) = (is_key(k, "record"), v) {
+                for (k, v) in record.iter_mut() {
+                    if let (true, Value::Map(block)) = (is_key(k, "national"), v) {
+                        f(block);
+                    }
+                }
+            }
+        }
+        canonical(e)
+    };
+    let wrong_authority = {
+        let s = samr_uscc().as_str().to_owned();
+        format!("{}{}", &s[..17], if s.ends_with('0') { '1' } else { '0' })
+    };
+    out.push(sealed(
+        &format!("national.authority_uscc {wrong_authority} has a wrong check character"),
+        signer,
+        national_map(&|b| {
+            for (k, v) in b.iter_mut() {
+                if is_key(k, "authority_uscc") {
+                    *v = Value::Text(wrong_authority.clone());
+                }
+            }
+        }),
+        "invalid_body",
+    ));
+    out.push(sealed(
+        "national.penalty.fine_fen as the text \"0.2\" (amounts are integers of 分)",
+        signer,
+        national_map(&|b| {
+            for (k, v) in b.iter_mut() {
+                if let (true, Value::Map(p)) = (is_key(k, "penalty"), v) {
+                    for (k, v) in p.iter_mut() {
+                        if is_key(k, "fine_fen") {
+                            *v = Value::Text("0.2".into());
+                        }
+                    }
+                }
+            }
+        }),
+        "invalid_body",
+    ));
+    out.push(sealed(
+        "unknown national field \"bz\" (备注)",
+        signer,
+        national_map(&|b| b.push((Value::Text("bz".into()), Value::Text("备注".into())))),
+        "invalid_body",
+    ));
+    out.push(sealed(
+        "administrative_penalty whose national block has no penalty part",
+        signer,
+        block_with(&|c| c.national.as_mut().expect("block").penalty = None),
+        "missing_field",
+    ));
+    out.push(sealed(
+        "national block on a government_breach (only penalties and licences carry one)",
+        signer,
+        block_with(&|c| {
+            c.kind = RecordKind::GovernmentBreach;
+            c.penalty_types.clear();
+        }),
+        "field_not_allowed",
+    ));
+    out.push(sealed(
+        "penalty_types [fine] while national.penalty.categories also has 没收违法所得",
+        signer,
+        block_with(&|c| c.penalty_types = vec!["fine".into()]),
+        "invalid_field",
+    ));
+    out.push(sealed(
+        "subject_category natural_person with a USCC subject",
+        signer,
+        block_with(&|c| {
+            let n = c.national.as_mut().expect("block");
+            n.subject_category = SubjectCategory::NaturalPerson;
+            n.legal_representative = None;
+        }),
         "invalid_field",
     ));
     out.push(sealed(
