@@ -25,6 +25,7 @@ pub mod conn;
 pub mod dispatch;
 pub mod drafts;
 pub mod error;
+pub mod list;
 pub mod openapi;
 pub mod ratelimit;
 pub mod records;

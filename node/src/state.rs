@@ -19,6 +19,7 @@
 pub mod build;
 pub mod classify;
 pub mod evidence;
+pub mod listing;
 pub mod local_state;
 pub mod query;
 pub mod receipts;

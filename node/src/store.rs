@@ -200,10 +200,16 @@ pub enum FedNs {
     /// Records (and corrections) by natural key (`protocol::natural_key`): the latest version's
     /// object id; key [`NATURAL_KEY_BUILT`] marks an index built over every stored record.
     NaturalKey,
+    /// The record list's indexes (`state::listing`): by decision date, kind, origin, origin and
+    /// kind, authority, decision number and name bigrams; key [`LISTING_BUILT`] marks indexes
+    /// built over every stored record.
+    Listing,
 }
 
 /// Marker key in [`FedNs::NaturalKey`] (shorter than any natural key).
 pub const NATURAL_KEY_BUILT: &[u8] = b"built-v1";
+/// Marker key in [`FedNs::Listing`] (no index key starts with `B`).
+pub const LISTING_BUILT: &[u8] = b"Built-v1";
 
 impl FedNs {
     /// One-byte key prefix inside the `F` space.
@@ -217,6 +223,7 @@ impl FedNs {
             FedNs::SplitView => b's',
             FedNs::Recovery => b'r',
             FedNs::NaturalKey => b'n',
+            FedNs::Listing => b'l',
         }
     }
 }
@@ -347,7 +354,21 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError`].
-    fn fed_scan(&self, ns: FedNs, prefix: &[u8], limit: usize) -> Result<Vec<KeyValue>, StoreError>;
+    fn fed_scan(&self, ns: FedNs, prefix: &[u8], limit: usize) -> Result<Vec<KeyValue>, StoreError> {
+        self.fed_scan_after(ns, prefix, None, limit)
+    }
+    /// Federation state of namespace `ns` whose key starts with `prefix` and sorts after
+    /// `after` (every such key when `None`), in key order (at most `limit`).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn fed_scan_after(
+        &self,
+        ns: FedNs,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<KeyValue>, StoreError>;
     /// The federation state value at exactly `key` in namespace `ns`.
     ///
     /// # Errors

@@ -11,6 +11,8 @@
 //!   [`PersonDigest`]; the name is never part of the block (see `docs/PROTOCOL.md` §3.6).
 //! * [`RegistrationNo`]: the subject of a 个体工商户 that has no USCC.
 
+pub mod columns;
+
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};

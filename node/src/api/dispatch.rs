@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::routes::RouteId;
-use super::{admin, audit_routes, batch, changes, json, openapi, records, submit, text, Ctx, Resp};
+use super::{admin, audit_routes, batch, changes, json, list, openapi, records, submit, text, Ctx, Resp};
 
 /// Calls the handler.
 ///
@@ -17,6 +17,8 @@ pub async fn dispatch(id: RouteId, c: Ctx) -> Result<Resp, ApiError> {
         SubmitBatch => batch::submit(c).await,
         Changes => changes::changes(c).await,
         SubmitEnvelope => submit::envelope(c).await,
+        ListRecords => list::list(c).await,
+        ExportRecords => list::export(c).await,
         GetRecord => records::get_record(c).await,
         GetObject => records::get_object(c).await,
         SubjectRecords => records::subject_records(c).await,

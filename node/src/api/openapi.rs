@@ -352,6 +352,22 @@ fn schemas() -> Map<String, Value> {
     list.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
+/// The query of `GET /v1/records/export` (`GET /v1/records` takes all but `format`).
+const LIST_PARAMS: [&str; 12] = [
+    "format",
+    "kind",
+    "origin",
+    "status",
+    "decided_from",
+    "decided_to",
+    "authority",
+    "name",
+    "decision_no",
+    "as_of",
+    "limit",
+    "cursor",
+];
+
 fn params(path: &str, id: RouteId) -> Vec<Value> {
     let mut out: Vec<Value> = path
         .split('/')
@@ -366,6 +382,8 @@ fn params(path: &str, id: RouteId) -> Vec<Value> {
         RouteId::Consistency | RouteId::Export | RouteId::FeedRange => &["from", "to"],
         RouteId::PolicyPut => &["force"],
         RouteId::Changes => &["after", "limit", "wait", "kind", "origin", "subject"],
+        RouteId::ListRecords => &LIST_PARAMS[1..],
+        RouteId::ExportRecords => &LIST_PARAMS,
         _ => &[],
     };
     out.extend(q.iter().map(|n| json!({ "name": n, "in": "query", "required": matches!(*n, "scheme" | "index" | "size"), "schema": { "type": "string" } })));
@@ -417,6 +435,12 @@ pub fn document() -> Value {
         });
         if r.need != Need::Nothing {
             op["security"] = json!([{ "bearer": [] }]);
+        }
+        if r.id == RouteId::ExportRecords {
+            op["responses"]["200"]["content"] = json!({ "text/csv": { "schema": { "type": "string" } }, "application/x-ndjson": { "schema": { "type": "string" } } });
+            op["responses"]["200"]["headers"] = json!({
+                "X-Credfed-Next-Cursor": { "description": "cursor of the next page, when there may be one", "schema": { "type": "string" } }
+            });
         }
         if r.id == RouteId::GetRecord {
             op["responses"]["200"]["content"] =

@@ -15,6 +15,8 @@ pub enum RouteId {
     SubmitBatch,
     Changes,
     SubmitEnvelope,
+    ListRecords,
+    ExportRecords,
     GetRecord,
     GetObject,
     SubjectRecords,
@@ -139,6 +141,20 @@ pub static ROUTES: &[Route] = &[
         "Every change in one total order ?after=&limit=&wait=&kind=&origin=&subject=; SSE with Accept: text/event-stream"
     ),
     r!(POST, "/v1/envelopes", Submit, SubmitEnvelope, "Submit a pre-signed envelope (application/cbor)"),
+    r!(
+        GET,
+        "/v1/records",
+        Read,
+        ListRecords,
+        "List and search records ?kind=&origin=&status=&decided_from=&decided_to=&authority=&name=&decision_no=&limit=&cursor="
+    ),
+    r!(
+        GET,
+        "/v1/records/export",
+        Read,
+        ExportRecords,
+        "Records in the national 双公示 columns ?format=csv|ndjson and the list filters; paged by X-Credfed-Next-Cursor"
+    ),
     r!(GET, "/v1/records/{id}", Read, GetRecord, "A record with derived status, rule, history; ?as_of=YYYY-MM-DD"),
     r!(GET, "/v1/objects/{id}", Audit, GetObject, "Any stored object: metadata, decoded body and envelope hex"),
     r!(GET, "/v1/subjects/{subject}/records", Read, SubjectRecords, "Every record about a subject; ?as_of="),

@@ -17,8 +17,8 @@ use super::entries::{self, EntryCheck, EntryRefused, Heads};
 use super::{rules, Accepted, Cmd, EntryOutcome, ErrorClass, IngestError, Reply};
 use crate::metrics::Metrics;
 use crate::state::classify::classification;
-use crate::state::query;
 use crate::state::recovery::{self, Recovery};
+use crate::state::{listing, query};
 use crate::state::{Published, State};
 use crate::store::{
     fed_dec, fed_enc, AuditLeaf, Commit, FedNs, FeedWrite, GroupCommit, MetaWrite, NewObject, ObjectMeta, StoreError,
@@ -116,6 +116,11 @@ impl Writer {
             tracing::info!(records = index.meta.len() - 1, "natural-key index built");
         }
         state.store.apply(&index)?;
+        let lists = listing::build(&*state.store)?;
+        if lists.meta.len() > 1 {
+            tracing::info!(keys = lists.meta.len() - 1, "record list indexes built");
+        }
+        state.store.apply(&lists)?;
         let frontier = state.store.audit_frontier()?;
         state.durable_audit_size.store(frontier.size(), Ordering::SeqCst);
         state.metrics.audit_size.set(frontier.size());
@@ -713,6 +718,7 @@ impl Writer {
         if let Some(w) = natural_key_write(body, id) {
             c.meta.push(w);
         }
+        c.meta.extend(listing::writes(&id, body));
         let envelope = obj.envelope.encode();
         let change = is_change(body.object_type()).then_some(self.last_change + 1);
         c.objects.push(NewObject { id, meta, envelope: envelope.clone(), change });

@@ -384,11 +384,24 @@ impl Store for SledStore {
         self.get(k::meta("policy"))?.map(|v| k::dec("policy", &v)).transpose()
     }
 
-    fn fed_scan(&self, ns: FedNs, prefix: &[u8], limit: usize) -> Result<Vec<super::KeyValue>, StoreError> {
+    fn fed_scan_after(
+        &self,
+        ns: FedNs,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<super::KeyValue>, StoreError> {
         let p = k::fed(ns.tag(), prefix);
+        let iter = match after {
+            Some(a) => self.tree.range((std::ops::Bound::Excluded(k::fed(ns.tag(), a)), std::ops::Bound::Unbounded)),
+            None => self.tree.range(p.clone()..),
+        };
         let mut out = Vec::new();
-        for kv in self.tree.scan_prefix(&p).take(limit) {
+        for kv in iter.take(limit) {
             let (key, v) = kv.map_err(io)?;
+            if !key.starts_with(&p) {
+                break;
+            }
             out.push((key[2..].to_vec(), k::unversion("federation state", &v)?.to_vec()));
         }
         Ok(out)

@@ -100,6 +100,19 @@ impl TestNode {
         body: Option<Vec<u8>>,
         ctype: &str,
     ) -> (u16, Value, Bytes) {
+        let (s, v, b, _) = self.call_with_headers(method, url, token, body, ctype).await;
+        (s, v, b)
+    }
+
+    /// [`TestNode::call`], also returning the response headers.
+    pub async fn call_with_headers(
+        &self,
+        method: &str,
+        url: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+        ctype: &str,
+    ) -> (u16, Value, Bytes, hyper::HeaderMap) {
         let url = if url.starts_with("http") { url.to_string() } else { format!("{}{url}", self.base) };
         let mut b = Request::builder().method(Method::from_bytes(method.as_bytes()).unwrap()).uri(url);
         if let Some(t) = token {
@@ -109,10 +122,11 @@ impl TestNode {
         let req = b.body(Full::new(Bytes::from(body.unwrap_or_default()))).unwrap();
         let resp = self.client.request(req).await.expect("request");
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         let v =
             serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        (status, v, bytes)
+        (status, v, bytes, headers)
     }
 
     pub async fn get(&self, url: &str, token: Option<&str>) -> (u16, Value) {

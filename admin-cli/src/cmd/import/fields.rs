@@ -1,6 +1,6 @@
-//! The national 双公示 columns (PLATFORM.md): one table per kind of (code, Chinese name, where
-//! the value goes in the record draft, how it is parsed), header resolution (codes, lower-case
-//! codes, Chinese names, a mapping file) and kind detection.
+//! Header resolution against the national 双公示 columns (`protocol::national::columns`, shared
+//! with the node's export): codes, lower-case codes, Chinese names, a mapping file; and kind
+//! detection.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -47,121 +47,7 @@ impl Kind {
     }
 }
 
-/// How a cell is parsed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Ty {
-    /// Free text, trimmed.
-    Text,
-    /// A date → `YYYY-MM-DD`.
-    Date,
-    /// A date where `2099-12-31` means no end (omitted).
-    Until,
-    /// A decimal amount in 万元, passed as a string.
-    Amount,
-    /// A USCC (check character verified).
-    Uscc,
-    /// A resident ID (check character verified).
-    ResidentId,
-    /// `CF_XDR_LB`: 法人及非法人组织 / 个体工商户 / 自然人.
-    Category,
-    /// `CF_CFLB`: a list split on `;` / `；`.
-    List,
-    /// `XK_XKLB`: a name or its code 01–06.
-    LicenceCategory,
-}
-
-/// One national column.
-#[derive(Debug)]
-pub struct Col {
-    /// The code (`CF_WSH`).
-    pub code: &'static str,
-    /// The Chinese name (`行政处罚决定书文号`).
-    pub zh: &'static str,
-    /// Where the value goes in the draft (`None`: known, not sent).
-    pub path: Option<&'static str>,
-    /// How it is parsed.
-    pub ty: Ty,
-    /// Required in every row.
-    pub required: bool,
-}
-
-const fn c(code: &'static str, zh: &'static str, path: Option<&'static str>, ty: Ty, required: bool) -> Col {
-    Col { code, zh, path, ty, required }
-}
-
-use Ty::*;
-
-/// 行政处罚.
-pub static PENALTY: &[Col] = &[
-    c("CF_WSH", "行政处罚决定书文号", Some("decision_no"), Text, true),
-    c("CF_XDR_MC", "行政相对人名称", Some("subject_name"), Text, true),
-    c("CF_XDR_LB", "行政相对人类别", Some("national.subject_category"), Category, false),
-    c("CF_XDR_SHXYM", "统一社会信用代码", Some("subject.uscc"), Uscc, false),
-    c("CF_XDR_GSZC", "工商注册号", None, Text, false),
-    c("CF_XDR_ZZJG", "组织机构代码", None, Text, false),
-    c("CF_XDR_SWDJ", "税务登记号", None, Text, false),
-    c("CF_XDR_SYDW", "事业单位证书号", None, Text, false),
-    c("CF_XDR_SHZZ", "社会组织登记证号", None, Text, false),
-    c("CF_FRDB", "法定代表人", Some("national.legal_representative.name"), Text, false),
-    c("CF_FR_ZJLX", "法定代表人证件类型", Some("national.legal_representative.id_type"), Text, false),
-    c("CF_FR_ZJHM", "法定代表人证件号码", Some("national.legal_representative.id_no"), Text, false),
-    c("CF_XDR_ZJLX", "相对人证件类型", None, Text, false),
-    c("CF_XDR_ZJHM", "相对人证件号码", Some("subject.resident_id"), ResidentId, false),
-    c("CF_WFXW", "违法行为类型", Some("national.penalty.violation_type"), Text, false),
-    c("CF_SY", "违法事实", Some("facts"), Text, false),
-    c("CF_YJ", "处罚依据", Some("legal_basis"), Text, true),
-    c("CF_CFLB", "处罚类别", Some("national.penalty.categories"), List, false),
-    c("CF_NR", "处罚内容", Some("national.penalty.content"), Text, false),
-    c("CF_NR_FK", "罚款金额(万元)", Some("national.penalty.fine_amount"), Amount, false),
-    c(
-        "CF_NR_WFFF",
-        "没收违法所得、没收非法财物的金额(万元)",
-        Some("national.penalty.confiscated_amount"),
-        Amount,
-        false,
-    ),
-    c("CF_NR_ZKDX", "暂扣或吊销证照名称及编号", Some("national.penalty.suspended_licence"), Text, false),
-    c("CF_JDRQ", "处罚决定日期", Some("decided_on"), Date, true),
-    c("CF_YXQ", "处罚有效期", Some("national.penalty.valid_until"), Date, false),
-    c("CF_GSJZQ", "公示截止期", Some("national.publicity_until"), Date, false),
-    c("CF_CFJG", "处罚机关", Some("authority"), Text, true),
-    c("CF_CFJGDM", "处罚机关统一社会信用代码", Some("national.authority_uscc"), Uscc, false),
-    c("CF_SJLY", "数据来源单位", Some("national.source_unit"), Text, false),
-    c("CF_SJLYDM", "数据来源单位统一社会信用代码", Some("national.source_unit_uscc"), Uscc, false),
-    c("BZ", "备注", None, Text, false),
-];
-
-/// 行政许可.
-pub static LICENCE: &[Col] = &[
-    c("XK_WSH", "行政许可决定文书号", Some("decision_no"), Text, true),
-    c("XK_XDR_MC", "行政相对人名称", Some("subject_name"), Text, true),
-    c("XK_XDR_LB", "行政相对人类别", Some("national.subject_category"), Category, false),
-    c("XK_XDR_SHXYM", "统一社会信用代码", Some("subject.uscc"), Uscc, false),
-    c("XK_XDR_GSZC", "工商注册号", None, Text, false),
-    c("XK_XDR_ZZJG", "组织机构代码", None, Text, false),
-    c("XK_XDR_SWDJ", "税务登记号", None, Text, false),
-    c("XK_XDR_SYDW", "事业单位证书号", None, Text, false),
-    c("XK_XDR_SHZZ", "社会组织登记证号", None, Text, false),
-    c("XK_FRDB", "法定代表人", Some("national.legal_representative.name"), Text, false),
-    c("XK_FR_ZJLX", "法定代表人证件类型", Some("national.legal_representative.id_type"), Text, false),
-    c("XK_FR_ZJHM", "法定代表人证件号码", Some("national.legal_representative.id_no"), Text, false),
-    c("XK_XDR_ZJLX", "相对人证件类型", None, Text, false),
-    c("XK_XDR_ZJHM", "相对人证件号码", Some("subject.resident_id"), ResidentId, false),
-    c("XK_XKWS", "行政许可决定文书名称", Some("national.licence.document_name"), Text, false),
-    c("XK_XKLB", "许可类别", Some("national.licence.category"), LicenceCategory, false),
-    c("XK_XKZS", "许可证书名称", Some("national.licence.certificate_name"), Text, false),
-    c("XK_XKBH", "许可编号", Some("national.licence.certificate_no"), Text, false),
-    c("XK_NR", "许可内容", Some("national.licence.content"), Text, false),
-    c("XK_JDRQ", "许可决定日期", Some("decided_on"), Date, true),
-    c("XK_YXQZ", "有效期自", Some("national.licence.valid_from"), Date, false),
-    c("XK_YXQZI", "有效期至", Some("valid_until"), Until, false),
-    c("XK_XKJG", "许可机关", Some("authority"), Text, true),
-    c("XK_XKJGDM", "许可机关统一社会信用代码", Some("national.authority_uscc"), Uscc, true),
-    c("XK_ZT", "当前状态", Some("national.licence.source_status"), Text, false),
-    c("XK_LYDW", "数据来源单位", Some("national.source_unit"), Text, false),
-    c("XK_LYDWDM", "数据来源单位统一社会信用代码", Some("national.source_unit_uscc"), Uscc, false),
-    c("BZ", "备注", None, Text, false),
-];
+pub use credfed_protocol::national::columns::{CellType as Ty, Column as Col, LICENCE, PENALTY};
 
 /// A header as compared: trimmed, without BOM or inner spaces, full-width parentheses as ASCII.
 pub fn normalize(h: &str) -> String {
