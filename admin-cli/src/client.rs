@@ -45,6 +45,8 @@ pub struct Response {
     pub body: Bytes,
     /// `Retry-After` in seconds, if given.
     pub retry_after: Option<u64>,
+    /// `X-Credfed-Next-Cursor` (paged exports), if given.
+    pub next_cursor: Option<String>,
 }
 
 impl Response {
@@ -168,12 +170,14 @@ impl Client {
             };
             let content_type = header(CONTENT_TYPE);
             let retry_after = header(hyper::header::RETRY_AFTER).trim().parse().ok();
+            let next_cursor =
+                Some(header(hyper::header::HeaderName::from_static("x-credfed-next-cursor"))).filter(|c| !c.is_empty());
             let body = Limited::new(resp.into_body(), MAX_RESPONSE_LEN)
                 .collect()
                 .await
                 .map_err(|e| CliError::connection(format!("reading the answer of {method} {path}: {e}")))?
                 .to_bytes();
-            Ok::<_, CliError>(Response { status, content_type, body, retry_after })
+            Ok::<_, CliError>(Response { status, content_type, body, retry_after, next_cursor })
         };
         tokio::time::timeout(self.timeout, fut).await.map_err(|_| {
             CliError::connection(format!("{method} {path}: no answer within {} s", self.timeout.as_secs()))

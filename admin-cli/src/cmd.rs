@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod changes;
+pub mod export;
 pub mod import;
 pub mod keys;
 pub mod node;

@@ -29,6 +29,10 @@ pub enum RecordsCmd {
     /// XK_* columns by code, lower-case code or Chinese name): validated locally, sent in
     /// batches, rejects to `<input>.rejects.csv`, resumable. Exit 1 when any row was rejected.
     Import(crate::cmd::import::ImportArgs),
+    /// Export records in the national 双公示 columns (CSV: CF_* for penalties, XK_* for
+    /// licences, plus credfed_id/origin/status) or as NDJSON record views, following the node's
+    /// pages (`GET /v1/records/export`); the list filters select what is exported.
+    Export(crate::cmd::export::ExportArgs),
     /// A record with its derived status and history.
     Show {
         /// Object id (64 hex).
@@ -83,6 +87,7 @@ fn classify(path: &Path, bytes: Vec<u8>) -> CliResult<Payload> {
 pub fn records(ctx: &Ctx, cmd: RecordsCmd) -> CliResult {
     match cmd {
         RecordsCmd::Import(a) => return crate::cmd::import::run(ctx, a),
+        RecordsCmd::Export(a) => return crate::cmd::export::run(ctx, a),
         RecordsCmd::Submit { file } => {
             let bytes = std::fs::read(&file).map_err(|e| CliError::usage(format!("{}: {e}", file.display())))?;
             let (route, ct, body, local_id) = match classify(&file, bytes)? {
