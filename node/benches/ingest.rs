@@ -17,7 +17,8 @@ use std::time::Instant;
 use bytes::Bytes;
 use credfed_node::config::NodeConfig;
 use credfed_node::init::{init, InitOptions};
-use credfed_node::store::{Commit, NewObject, ObjectMeta, SledOptions, SledStore, Store};
+use credfed_node::state::listing;
+use credfed_node::store::{Commit, MetaWrite, NewObject, ObjectMeta, SledOptions, SledStore, Store};
 use credfed_protocol::bundle::sample::penalty;
 use credfed_protocol::keys::SecretKey;
 use credfed_protocol::objects::{self, Body, Nonce, RecordBody, RecordContent, Subject};
@@ -41,12 +42,29 @@ fn now() -> u64 {
 }
 
 fn record(key: &SecretKey, region: &RegionId, subject: &str, signed_at: u64) -> Vec<u8> {
+    record_n(key, region, subject, signed_at, 15)
+}
+
+const PLACES: [&str; 8] = ["浉河区", "平桥区", "罗山县", "光山县", "新县", "商城县", "固始县", "潢川县"];
+const TRADES: [&str; 25] = [
+    "建材", "食品", "商贸", "物流", "餐饮", "药房", "汽修", "服装", "家电", "五金", "化工", "印刷", "粮油", "茶业",
+    "农资", "电子", "装饰", "运输", "酒业", "养殖", "百货", "超市", "广告", "科技", "文化",
+];
+const AUTHORITIES: [&str; 5] =
+    ["信阳市市场监督管理局", "信阳市生态环境局", "信阳市应急管理局", "信阳市交通运输局", "信阳市卫生健康委员会"];
+
+/// Record `n` of the filled store: its own decision number, a name from 8 places × 25 trades
+/// with a number (`信阳市平桥区建材417商行有限公司`), one of 5 authorities, decided within the last year.
+fn record_n(key: &SecretKey, region: &RegionId, subject: &str, signed_at: u64, n: u64) -> Vec<u8> {
+    let name = format!("信阳市{}{}{}商行有限公司", PLACES[(n % 8) as usize], TRADES[(n / 8 % 25) as usize], n % 997);
     let record = RecordContent {
         facts: Some("销售不符合食品安全标准的食品，货值金额较小。".into()),
+        subject_name: Some(name),
+        authority: AUTHORITIES[(n % 5) as usize].into(),
         ..penalty(
             Subject::Uscc(subject.parse().unwrap()),
-            "信市监罚〔2026〕15号".into(),
-            Day::from_unix_china(signed_at).add_days(-3),
+            format!("信市监罚〔2026〕{n}号"),
+            Day::from_unix_china(signed_at).add_days(-3 - (n % 360) as i64),
         )
     };
     Body::Record(RecordBody { region: region.clone(), signed_at, nonce: Nonce::random(&mut OsRng), record })
@@ -143,19 +161,21 @@ fn fill(cfg: &NodeConfig, key: &SecretKey, total: u64) -> String {
         .unwrap();
     let region: RegionId = "xinyang".parse().unwrap();
     let target = uscc(9_999_999);
+    let rules = credfed_protocol::rules::RuleSet::builtin();
     let t = Instant::now();
     let batch = 2000u64;
     let mut done = 0u64;
     while done < total {
         let n = batch.min(total - done);
         let base = done;
-        let make = |range: std::ops::Range<u64>| -> Vec<NewObject> {
+        let make = |range: std::ops::Range<u64>| -> Vec<(NewObject, Vec<MetaWrite>)> {
             range
                 .map(|i| {
                     let subject = if i < 10 { target.clone() } else { uscc(i / 5) };
                     // Signed like any record; not re-verified here (the fill bypasses ingest).
-                    let env = record(key, &region, &subject, now() - 86_400);
+                    let env = record_n(key, &region, &subject, now() - 86_400, i);
                     let e = credfed_protocol::envelope::Envelope::decode(&env).unwrap();
+                    let body = Body::decode(&e.body).unwrap();
                     let meta = ObjectMeta {
                         object_type: ObjectType::Record,
                         origin: region.clone(),
@@ -165,7 +185,9 @@ fn fill(cfg: &NodeConfig, key: &SecretKey, total: u64) -> String {
                         target: None,
                         subject: Some(format!("uscc:{subject}")),
                     };
-                    NewObject { id: e.id(), meta, envelope: env, change: None }
+                    // The list indexes, as the writer keeps them.
+                    let index = listing::writes(&e.id(), &body, &rules, Day::from_unix_china(now()));
+                    (NewObject { id: e.id(), meta, envelope: env, change: None }, index)
                 })
                 .collect()
         };
@@ -174,12 +196,14 @@ fn fill(cfg: &NodeConfig, key: &SecretKey, total: u64) -> String {
             let h = s.spawn(|| make(base..half));
             (make(half..base + n), h.join().unwrap())
         });
-        store.apply(&Commit { objects: a.into_iter().chain(b).collect(), ..Commit::default() }).unwrap();
+        let (objects, index): (Vec<NewObject>, Vec<Vec<MetaWrite>>) = a.into_iter().chain(b).unzip();
+        store.apply(&Commit { objects, meta: index.into_iter().flatten().collect(), ..Commit::default() }).unwrap();
         done += n;
         if done.is_multiple_of(100_000) {
             eprintln!("  filled {done} records ({:.0}/s)", done as f64 / t.elapsed().as_secs_f64());
         }
     }
+    store.apply(&Commit { meta: vec![listing::built()], ..Commit::default() }).unwrap();
     store.flush().unwrap();
     eprintln!("  fill: {total} records in {:.1} s; {:?}", t.elapsed().as_secs_f64(), store.stats());
     target
@@ -251,8 +275,86 @@ async fn query_bench(dir: &std::path::Path, token: String, target: String, queri
         proc_status(child.id(), "VmRSS:") / 1024,
         proc_status(child.id(), "VmHWM:") / 1024
     );
+    list_bench(&client, port, &token, queries.min(500)).await;
+    println!(
+        "node RSS after the list queries {} MiB (peak {} MiB)",
+        proc_status(child.id(), "VmRSS:") / 1024,
+        proc_status(child.id(), "VmHWM:") / 1024
+    );
     let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
+}
+
+/// Times `n` GETs of `url` (after 20 warm-up requests); p50, p99 in ms and the last body.
+async fn timed(client: &C, url: &str, token: &str, n: u64) -> (f64, f64, serde_json::Value) {
+    let mut lat = Vec::with_capacity(n as usize);
+    let mut last = serde_json::Value::Null;
+    for i in 0..n + 20 {
+        let req =
+            Request::get(url).header("authorization", format!("Bearer {token}")).body(Full::new(Bytes::new())).unwrap();
+        let t = Instant::now();
+        let r = client.request(req).await.unwrap();
+        let status = r.status().as_u16();
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(status, 200, "{url}: {}", String::from_utf8_lossy(&body));
+        if i >= 20 {
+            lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        if i == n + 19 {
+            last = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        }
+    }
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+    (p(0.50), p(0.99), last)
+}
+
+/// `GET /v1/records` with each kind of filter on the filled store (issue 10: ≤ 20 ms p99).
+async fn list_bench(client: &C, port: u16, token: &str, n: u64) {
+    let enc = |s: &str| percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let base = format!("http://127.0.0.1:{port}/v1/records");
+    let today = Day::from_unix_china(now());
+    let (from, to) = (today.add_days(-120), today.add_days(-90));
+    let first = format!("{base}?kind=administrative_penalty&limit=50");
+    let (_, _, page) = timed(client, &first, token, 1).await;
+    let cursor = page["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let cases = [
+        ("newest 50", format!("{base}?limit=50")),
+        ("kind, 50", first.clone()),
+        ("kind, next page by cursor", format!("{first}&cursor={cursor}")),
+        (
+            "origin + kind + decided range",
+            format!("{base}?origin=xinyang&kind=administrative_penalty&decided_from={from}&decided_to={to}&limit=50"),
+        ),
+        (
+            "authority + decided range",
+            format!("{base}?authority={}&decided_from={from}&decided_to={to}&limit=50", enc(AUTHORITIES[2])),
+        ),
+        ("name substring (1 in 200)", format!("{base}?name={}&limit=50", enc("平桥区建材"))),
+        ("name exact-ish (1 in ~50k)", format!("{base}?name={}&limit=50", enc("平桥区建材417商行"))),
+        (
+            "name + status + authority",
+            format!("{base}?name={}&status=active&authority={}&limit=50", enc("固始县超市"), enc(AUTHORITIES[1])),
+        ),
+        ("decision number prefix", format!("{base}?decision_no={}&limit=50", enc("信市监罚〔2026〕12345"))),
+        ("decision number exact", format!("{base}?decision_no={}&limit=50", enc("信市监罚〔2026〕777777号"))),
+    ];
+    for (what, url) in cases {
+        let (p50, p99, last) = timed(client, &url, token, n).await;
+        println!(
+            "list GET /v1/records {what}: p50 {p50:.2} ms, p99 {p99:.2} ms over {n} requests; {} records, scanned {}, more: {}",
+            last["records"].as_array().map_or(0, Vec::len),
+            last["scanned"],
+            !last["next_cursor"].is_null()
+        );
+    }
+    let export = format!("{base}/export?format=csv&kind=administrative_penalty&limit=10000");
+    let t = Instant::now();
+    let (_, p99, _) = timed(client, &export, token, 5).await;
+    println!(
+        "export GET /v1/records/export 10,000 CSV rows a page: {:.0} rows/s (p99 page {p99:.0} ms)",
+        25.0 * 10_000.0 / t.elapsed().as_secs_f64()
+    );
 }
 
 fn main() {
@@ -286,13 +388,13 @@ fn main() {
         std::env::var("CREDFED_BENCH_DIR").map(std::path::PathBuf::from).unwrap_or_else(|_| tmp.path().to_path_buf());
     let marker = dir.join("filled.txt");
     let target = match std::fs::read_to_string(&marker) {
-        Ok(s) if s.starts_with(&format!("{records} ")) => s.split_whitespace().nth(1).unwrap().to_string(),
+        Ok(s) if s.starts_with(&format!("v2 {records} ")) => s.split_whitespace().nth(2).unwrap().to_string(),
         _ => {
             let _ = std::fs::remove_dir_all(&dir);
             let cfg = init_node(&dir);
             let key = credfed_node::keyfile::read_key(&dir.join("keys/authority-1.key")).unwrap();
             let target = fill(&cfg, &key, records);
-            std::fs::write(&marker, format!("{records} {target}")).unwrap();
+            std::fs::write(&marker, format!("v2 {records} {target}")).unwrap();
             target
         }
     };

@@ -241,6 +241,45 @@ pub struct NewObject {
     pub change: Option<u64>,
 }
 
+/// What a change-log position says happened to its object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// The object was accepted (the position was assigned in the object's own commit).
+    Accepted,
+    /// The record's publicity (or validity) ended with time: its status is now `expired`
+    /// (`state::listing` sweep).
+    PublicityEnded,
+}
+
+impl ChangeKind {
+    /// Stored after the id (none for [`ChangeKind::Accepted`], which keeps older values valid).
+    pub fn tag(self) -> u8 {
+        match self {
+            ChangeKind::Accepted => b'a',
+            ChangeKind::PublicityEnded => b'e',
+        }
+    }
+    /// Inverse of [`ChangeKind::tag`].
+    pub fn from_tag(t: u8) -> Option<ChangeKind> {
+        match t {
+            b'a' => Some(ChangeKind::Accepted),
+            b'e' => Some(ChangeKind::PublicityEnded),
+            _ => None,
+        }
+    }
+}
+
+/// One change-log position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChangeEntry {
+    /// Position.
+    pub n: u64,
+    /// The object (for [`ChangeKind::PublicityEnded`], the record).
+    pub id: ObjectId,
+    /// What happened.
+    pub kind: ChangeKind,
+}
+
 /// Everything one accepted object (or one administrative change) writes, applied atomically.
 #[derive(Clone, Debug, Default)]
 pub struct Commit {
@@ -254,12 +293,18 @@ pub struct Commit {
     pub frontier: Option<Frontier>,
     /// Administrative state.
     pub meta: Vec<MetaWrite>,
+    /// Change-log positions of objects already stored (time-driven status changes).
+    pub changes: Vec<ChangeEntry>,
 }
 
 impl Commit {
     /// Nothing to write.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty() && self.feed.is_empty() && self.audit.is_empty() && self.meta.is_empty()
+        self.objects.is_empty()
+            && self.feed.is_empty()
+            && self.audit.is_empty()
+            && self.meta.is_empty()
+            && self.changes.is_empty()
     }
 }
 
@@ -381,7 +426,7 @@ pub trait Store: Send + Sync + 'static {
     ///
     /// # Errors
     /// [`StoreError`].
-    fn changes(&self, after: u64, limit: usize) -> Result<Vec<(u64, ObjectId)>, StoreError>;
+    fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEntry>, StoreError>;
     /// The last change-log position (0: none).
     ///
     /// # Errors

@@ -179,6 +179,26 @@ fn effective(body: &Body) -> Option<(Day, bool)> {
     }
 }
 
+/// The first day a record is `expired` by time alone — its governing end of publicity or the
+/// day after its validity (`valid_until`), whichever comes first; `None` when neither ends it.
+/// Repairs, withdrawals and corrections end it sooner, as their own objects.
+fn first_day_expired(content: &RecordContent, end: &PublicityEnd) -> Option<Day> {
+    match (end.ends_on, content.valid_until) {
+        (Some(m), Some(v)) => Some(m.min(v.succ())),
+        (m, v) => m.or(v.map(Day::succ)),
+    }
+}
+
+/// [`first_day_expired`] of a record under `rules`: the day its status turns `expired` unless
+/// something acts on it first (what a node sweeps for to tell platforms, `GET /v1/changes`).
+pub fn expires_on(content: &RecordContent, rules: &RuleSet) -> Option<Day> {
+    if invalid_at_source(content) {
+        return None;
+    }
+    let publicity = rules.publicity(&publicity_input(content));
+    first_day_expired(content, &publicity_end(content, &publicity))
+}
+
 /// Derives the status of a record of `origin` with `content` at `as_of`, from the `related`
 /// objects (in any order, duplicates allowed). Objects that do not target `record_id`, and
 /// origin-only actions from other regions, are ignored. `None` when `as_of` is before the
@@ -224,10 +244,7 @@ pub fn derive(
         .collect();
     let (policy, policy_rule) = rules.objection_policy();
     let end = publicity_end(content, &publicity);
-    let ended_on = match (end.ends_on, content.valid_until) {
-        (Some(m), Some(v)) => Some(m.min(v.succ())),
-        (m, v) => m.or(v.map(Day::succ)),
-    };
+    let ended_on = first_day_expired(content, &end);
 
     let (status, since, status_rule) = if let Some((on, _, _)) = first(ObjectType::Withdrawal) {
         (Status::Withdrawn, Some(*on), rule("R2.7", "standing", "V"))

@@ -8,7 +8,7 @@ use credfed_protocol::envelope::ObjectId;
 use credfed_protocol::kind::{ObjectionGround, ObjectionOutcome};
 use credfed_protocol::objects::*;
 use credfed_protocol::rules::RuleSet;
-use credfed_protocol::status::{check_repair, derive, Related, Status};
+use credfed_protocol::status::{check_repair, derive, expires_on, Related, Status};
 use credfed_protocol::Severity;
 use proptest::prelude::*;
 
@@ -204,5 +204,58 @@ proptest! {
         }
         let b = derive(REC, &region("xinyang"), &c, &shuffled, as_of, &rules);
         prop_assert_eq!(a, b);
+    }
+
+    /// `expires_on` is exactly the first day `derive` (with nothing acting on the record) says
+    /// `expired`: what the node's expiry sweep relies on to announce it on the day.
+    #[test]
+    fn expires_on_is_the_first_expired_day(
+        sev in prop::sample::select(Severity::ALL),
+        decided in 0i64..1000,
+        valid in prop::option::of(0i64..2000),
+        department in prop::option::of(0i64..2000),
+    ) {
+        let rules = RuleSet::builtin();
+        let mut c = penalty("xinyang", USCCS[0], sev, "2024-01-05", 1).record;
+        c.decided_on = day("2024-01-05").add_days(decided);
+        c.valid_until = valid.map(|v| c.decided_on.add_days(v));
+        if let Some(d) = department {
+            let mut n = sample_national();
+            n.publicity_until = Some(c.decided_on.add_days(d));
+            c.national = Some(n);
+        }
+        let st = |on| derive(REC, &region("xinyang"), &c, &[], on, &rules).map(|r| r.status);
+        match expires_on(&c, &rules) {
+            Some(e) => {
+                prop_assert_eq!(st(e), Some(Status::Expired));
+                if e > c.decided_on {
+                    prop_assert_ne!(st(e.add_days(-1)), Some(Status::Expired));
+                }
+            }
+            None => prop_assert_ne!(st(c.decided_on.add_days(20_000)), Some(Status::Expired)),
+        }
+    }
+}
+
+/// A minimal valid national block of a penalty.
+fn sample_national() -> credfed_protocol::national::NationalFields {
+    use credfed_protocol::national::*;
+    NationalFields {
+        subject_category: SubjectCategory::LegalEntity,
+        authority_uscc: None,
+        source_unit: None,
+        source_unit_uscc: None,
+        publicity_until: None,
+        legal_representative: None,
+        penalty: Some(PenaltyFields {
+            violation_type: None,
+            content: None,
+            fine_fen: None,
+            confiscated_fen: None,
+            categories: vec!["罚款".into()],
+            suspended_licence: None,
+            valid_until: None,
+        }),
+        licence: None,
     }
 }

@@ -3,8 +3,9 @@
 //!
 //! A change is an accepted object other than a trust object: a new record or correction (own
 //! or another region's), a repair, withdrawal, objection, objection outcome, receipt, measure or
-//! scheme. The writer gives each a position in the change log in the same atomic commit as the
-//! object, and only positions covered by a completed flush are served, so a change once shown
+//! scheme; or a record whose publicity ended with time (`"type": "publicity_ended"`, the record's
+//! own id, on the day its status turns `expired`: `state::listing::due`). The writer gives each a
+//! position in the change log in the same atomic commit as the object (or the sweep step), and only positions covered by a completed flush are served, so a change once shown
 //! is never undone by a crash and no position is skipped or repeated across restarts.
 //!
 //! Each change carries the record it concerns as `GET /v1/records/{id}` shows it today (status,
@@ -19,7 +20,6 @@
 
 use std::time::Duration;
 
-use credfed_protocol::envelope::ObjectId;
 use credfed_protocol::{Day, ObjectType, RecordKind, RegionId};
 use hyper::header::{HeaderValue, ACCEPT, CACHE_CONTROL};
 use hyper::StatusCode;
@@ -29,6 +29,7 @@ use super::error::ApiError;
 use super::records::{audit_query, parse_subject, record_json};
 use super::{blocking, json, Ctx, Resp};
 use crate::state::{query, recovery, State};
+use crate::store::{ChangeEntry, ChangeKind};
 
 /// Most changes in one answer.
 pub const MAX_LIMIT: usize = 1000;
@@ -140,12 +141,12 @@ fn scan(
     let today = Day::from_unix_china(st.now());
     let mut out = Vec::new();
     let mut next = after;
-    for (n, id) in store.changes(after, SCAN)? {
-        if n > head {
+    for ch in store.changes(after, SCAN)? {
+        if ch.n > head {
             break;
         }
-        next = n;
-        if let Some(v) = change(st, n, &id, f, auditor, today, epoch)? {
+        next = ch.n;
+        if let Some(v) = change(st, &ch, f, auditor, today, epoch)? {
             out.push(v);
             if out.len() == limit {
                 break;
@@ -158,14 +159,14 @@ fn scan(
 /// One change as JSON, or `None` when the filter excludes it.
 fn change(
     st: &State,
-    n: u64,
-    id: &ObjectId,
+    ch: &ChangeEntry,
     f: &Filter,
     auditor: bool,
     today: Day,
     epoch: u32,
 ) -> Result<Option<Value>, ApiError> {
     let store = &*st.store;
+    let (n, id) = (ch.n, &ch.id);
     let Some(meta) = store.meta(id)? else { return Ok(None) };
     if f.origin.as_ref().is_some_and(|o| o != &meta.origin) {
         return Ok(None);
@@ -195,7 +196,10 @@ fn change(
     }
     let mut v = json!({
         "cursor": cursor(epoch, n),
-        "type": meta.object_type.as_str(),
+        "type": match ch.kind {
+            ChangeKind::Accepted => meta.object_type.as_str(),
+            ChangeKind::PublicityEnded => "publicity_ended",
+        },
         "id": id.to_hex(),
         "origin": meta.origin,
         "accepted_at": meta.accepted_at,

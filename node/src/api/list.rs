@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::records::{audit_query, record_json};
 use super::{blocking, json, text, ApiError, Ctx, Resp};
-use crate::state::listing::{self, Filter, ListError, Page};
+use crate::state::listing::{self, Filter, ListError, Page, PageRequest};
 
 /// Default page size of `GET /v1/records`.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -100,13 +100,16 @@ async fn page(c: &Ctx, f: Filter, limit: usize, budget: usize, day: Day) -> Resu
     let cur = cursor(c)?;
     let st = c.app.state().clone();
     let auditor = c.is_auditor();
-    blocking(move || match listing::list(&*st.store, &st.rules, &f, cur.as_deref(), limit, budget, day, auditor) {
-        Ok(p) => Ok(p),
-        Err(ListError::BadCursor) => {
-            Err(ApiError::bad_request("bad_cursor", "the cursor belongs to another filter or is damaged")
-                .field("cursor"))
+    blocking(move || {
+        let req = PageRequest { cursor: cur.as_deref(), limit, budget, as_of: day, auditor };
+        match listing::list(&*st.store, &st.rules, &f, &req) {
+            Ok(p) => Ok(p),
+            Err(ListError::BadCursor) => {
+                Err(ApiError::bad_request("bad_cursor", "the cursor belongs to another filter or is damaged")
+                    .field("cursor"))
+            }
+            Err(ListError::Store(e)) => Err(e.into()),
         }
-        Err(ListError::Store(e)) => Err(e.into()),
     })
     .await
 }

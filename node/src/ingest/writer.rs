@@ -21,15 +21,20 @@ use crate::state::recovery::{self, Recovery};
 use crate::state::{listing, query};
 use crate::state::{Published, State};
 use crate::store::{
-    fed_dec, fed_enc, AuditLeaf, Commit, FedNs, FeedWrite, GroupCommit, MetaWrite, NewObject, ObjectMeta, StoreError,
-    NATURAL_KEY_BUILT,
+    fed_dec, fed_enc, AuditLeaf, ChangeEntry, ChangeKind, Commit, FedNs, FeedWrite, GroupCommit, MetaWrite, NewObject,
+    ObjectMeta, StoreError, NATURAL_KEY_BUILT,
 };
 use credfed_protocol::cbor::ByteBuf;
 use credfed_protocol::feed::SignedFeedEntry;
 use credfed_protocol::merkle::{leaf_hash, Frontier};
 use credfed_protocol::natural_key::NaturalKey;
 use credfed_protocol::objects::{self, Nonce, ReceiptBody};
-use credfed_protocol::{Classification, ObjectType, RegionId};
+use credfed_protocol::{Classification, Day, ObjectType, RegionId};
+
+/// Records one expiry-sweep step commits at most.
+const SWEEP_BATCH: usize = 1000;
+/// Longest idle wait of the writer (the sweep runs on its wake-ups).
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 pub(super) struct Writer {
     state: Arc<State>,
@@ -43,6 +48,8 @@ pub(super) struct Writer {
     early: EarlySet,
     /// The last change-log position assigned.
     last_change: u64,
+    /// The day the expiry sweep last caught up with (`None`: not yet since start).
+    swept: Option<Day>,
 }
 
 /// Where an accepted object sits in its origin's feed.
@@ -116,7 +123,7 @@ impl Writer {
             tracing::info!(records = index.meta.len() - 1, "natural-key index built");
         }
         state.store.apply(&index)?;
-        let lists = listing::build(&*state.store)?;
+        let lists = listing::build(&*state.store, &state.rules, Day::from_unix_china(state.now()))?;
         if lists.meta.len() > 1 {
             tracing::info!(keys = lists.meta.len() - 1, "record list indexes built");
         }
@@ -132,12 +139,18 @@ impl Writer {
         let group = GroupCommit::spawn(state.store.clone(), queue, observe);
         let last_change = state.store.last_change()?;
         state.durable_change.send_replace(last_change);
-        Ok(Writer { state, group, heads, frontier, pending, early: EarlySet::default(), last_change })
+        Ok(Writer { state, group, heads, frontier, pending, early: EarlySet::default(), last_change, swept: None })
     }
 
     pub(super) fn run(mut self, rx: Receiver<Cmd>) {
         loop {
-            let wait = if self.early.is_empty() { Duration::from_secs(3600) } else { EARLY_TTL / 4 };
+            let more = self.sweep();
+            // Wake at least every minute so the sweep runs soon after midnight.
+            let wait = match (more, self.early.is_empty()) {
+                (true, _) => Duration::ZERO,
+                (false, true) => SWEEP_EVERY,
+                (false, false) => EARLY_TTL / 4,
+            };
             let cmd = match rx.recv_timeout(wait) {
                 Ok(cmd) => cmd,
                 Err(RecvTimeoutError::Timeout) => {
@@ -220,6 +233,58 @@ impl Writer {
             }
         }));
         Ok(size)
+    }
+
+    /// One step of the expiry sweep (`state::listing::due`): at most [`SWEEP_BATCH`] records
+    /// whose publicity ended by today get a change-log position, in one commit. Returns whether
+    /// more may be due (the writer comes back after the commands queued meanwhile).
+    fn sweep(&mut self) -> bool {
+        let today = Day::from_unix_china(self.state.now());
+        if self.swept == Some(today) || self.group.failed() {
+            return false;
+        }
+        let (expired, marker) = match listing::due(&*self.state.store, &self.state.rules, today, SWEEP_BATCH) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(error = %e, "expiry sweep failed");
+                return false;
+            }
+        };
+        let Some(marker) = marker else {
+            self.swept = Some(today);
+            return false;
+        };
+        let first = self.last_change + 1;
+        let changes: Vec<ChangeEntry> = expired
+            .iter()
+            .zip(first..)
+            .map(|(id, n)| ChangeEntry { n, id: *id, kind: ChangeKind::PublicityEnded })
+            .collect();
+        let count = changes.len() as u64;
+        if let Err(e) = self.commit(Commit { changes, meta: vec![marker], ..Commit::default() }, &[]) {
+            tracing::error!(error = %e, "expiry sweep not written");
+            return false;
+        }
+        if count > 0 {
+            tracing::debug!(records = count, %today, "publicity ended");
+            self.last_change += count;
+            self.announce_change(self.last_change);
+        }
+        true
+    }
+
+    /// Tells change-stream readers about positions up to `n` once the flush covering them ends.
+    fn announce_change(&self, n: u64) {
+        let st = self.state.clone();
+        self.group.after_flush(Box::new(move |r| {
+            if r.is_ok() {
+                st.durable_change.send_if_modified(|d| {
+                    let newer = n > *d;
+                    *d = (*d).max(n);
+                    newer
+                });
+            }
+        }));
     }
 
     /// Replies after the next flush.
@@ -718,23 +783,14 @@ impl Writer {
         if let Some(w) = natural_key_write(body, id) {
             c.meta.push(w);
         }
-        c.meta.extend(listing::writes(&id, body));
+        c.meta.extend(listing::writes(&id, body, &self.state.rules, Day::from_unix_china(now)));
         let envelope = obj.envelope.encode();
         let change = is_change(body.object_type()).then_some(self.last_change + 1);
         c.objects.push(NewObject { id, meta, envelope: envelope.clone(), change });
         self.commit_feed(c, &events)?;
         if let Some(n) = change {
             self.last_change = n;
-            let st = self.state.clone();
-            self.group.after_flush(Box::new(move |r| {
-                if r.is_ok() {
-                    st.durable_change.send_if_modified(|d| {
-                        let newer = n > *d;
-                        *d = (*d).max(n);
-                        newer
-                    });
-                }
-            }));
+            self.announce_change(n);
         }
         if matches!(body, Body::Delegation(_) | Body::Revocation(_)) {
             self.state.trust.write().unwrap_or_else(|p| p.into_inner()).apply(obj);

@@ -14,15 +14,25 @@
 //! | `a` | authority name (normalized), 0, ord — and again under the authority's USCC |
 //! | `x` | decision number (normalized), 0, id (prefix search; decision-number order) |
 //! | `g` | one character bigram of the subject name (normalized), 0, ord |
+//! | `e` | the day time expires the record (`status::expires_on`, earlier first), id — only when it is after the day of acceptance |
 //!
 //! Records are never deleted (a repair or correction changes the derived status, not the
 //! record), so the indexes only grow.
 //!
+//! # Expiry sweep
+//! A record's status turns `expired` with time, without any object arriving. The writer calls
+//! [`due`] when the day changes (and at start): every record of `e` whose day has come and that
+//! is now `expired` gets a change-log position (`ChangeKind::PublicityEnded`), so a platform
+//! following `GET /v1/changes` takes it down on the day, like a repair.
+//!
 //! # Scans
-//! [`plan`] picks one family: a name of two or more characters uses its rarest bigram (counted
-//! up to [`PROBE`] keys each), else a decision number uses `x`, else the authority `a`, else
-//! origin and kind `p`, origin `o`, kind `k`, or all `d`. Every other condition is checked on
-//! the loaded record. One call examines at most `budget` index keys; the page it returns ends
+//! [`plan`] picks one family: a decision number scans `x`; otherwise the date-ordered families
+//! the filter names — the name's bigrams (rarest first, counted up to [`PROBE`] keys each), the
+//! authority `a`, origin and kind `p` / origin `o` / kind `k` — are intersected: the first is
+//! scanned and a candidate must be present, with the same `ord`, in every other (point
+//! lookups, no record loaded); with none of them, all `d`. The remaining conditions (status,
+//! dates outside the scanned range, the exact substring, the decision-number prefix) are
+//! checked on the loaded record. One call examines at most `budget` index keys; the page it returns ends
 //! with the last key examined as the cursor, so a sparse filter answers in bounded time with
 //! fewer items and a cursor to go on. Cursors are index keys: stable under inserts (new records
 //! land before or after, never shift a page) and refused when they belong to another plan.
@@ -35,7 +45,7 @@
 use credfed_protocol::envelope::ObjectId;
 use credfed_protocol::objects::{Body, RecordContent};
 use credfed_protocol::rules::RuleSet;
-use credfed_protocol::status::Status;
+use credfed_protocol::status::{self, Status};
 use credfed_protocol::{Day, ObjectType, RecordKind, RegionId};
 
 use super::query::{self, RecordState};
@@ -76,6 +86,21 @@ pub enum ListError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Which page, and as seen by whom.
+#[derive(Clone, Copy, Debug)]
+pub struct PageRequest<'a> {
+    /// A [`Page::next`] of the same filter (`None`: the first page).
+    pub cursor: Option<&'a [u8]>,
+    /// Most records returned.
+    pub limit: usize,
+    /// Most index keys examined.
+    pub budget: usize,
+    /// Status as of this day.
+    pub as_of: Day,
+    /// The caller may read every body.
+    pub auditor: bool,
 }
 
 /// One page.
@@ -152,18 +177,66 @@ fn index_keys(id: &ObjectId, origin: &RegionId, r: &RecordContent) -> Vec<Vec<u8
     keys
 }
 
-/// The index writes of an accepted object (none unless it is a record or a correction).
-pub fn writes(id: &ObjectId, body: &Body) -> Vec<MetaWrite> {
-    let Some(r) = body.record_content() else { return Vec::new() };
-    index_keys(id, body.region(), r).into_iter().map(|k| MetaWrite::Fed(FedNs::Listing, k, Some(Vec::new()))).collect()
+/// Days since 1970-01-01 as unsigned BE, earlier first (the expiry family `e`).
+fn asc_day(d: Day) -> [u8; 4] {
+    let epoch = Day::from_ymd(1970, 1, 1).expect("a real date");
+    ((epoch.days_until(d).clamp(-1_000_000, 1_000_000) + 1_000_000) as u32).to_be_bytes()
 }
+
+/// The index writes of an accepted object (none unless it is a record or a correction). A
+/// record that time will expire after `today` is also indexed by that day (family `e`), for
+/// [`due`].
+pub fn writes(id: &ObjectId, body: &Body, rules: &RuleSet, today: Day) -> Vec<MetaWrite> {
+    let Some(r) = body.record_content() else { return Vec::new() };
+    let mut keys = index_keys(id, body.region(), r);
+    if let Some(d) = status::expires_on(r, rules).filter(|d| *d > today) {
+        keys.push(key(b'e', &[], &[&asc_day(d)[..], id.as_bytes()].concat()));
+    }
+    keys.into_iter().map(|k| MetaWrite::Fed(FedNs::Listing, k, Some(Vec::new()))).collect()
+}
+
+/// Records whose publicity (or validity) ended on or before `today` and after the last sweep
+/// (`FedNs::Listing` key [`SWEPT`] holds the last expiry key swept), at most `limit`: those now
+/// `expired` (a repaired, withdrawn or corrected one had its own change) and the marker write
+/// that moves the sweep past them. Empty when nothing is due.
+///
+/// # Errors
+/// [`StoreError`].
+pub fn due(
+    store: &dyn Store,
+    rules: &RuleSet,
+    today: Day,
+    limit: usize,
+) -> Result<(Vec<ObjectId>, Option<MetaWrite>), StoreError> {
+    let after = store.fed_get(FedNs::Listing, SWEPT)?;
+    let keys = store.fed_scan_after(FedNs::Listing, b"e", after.as_deref(), limit)?;
+    let mut expired = Vec::new();
+    let mut last = None;
+    for (k, _) in keys {
+        if k.get(1..5).is_none_or(|d| d > &asc_day(today)[..]) {
+            break;
+        }
+        let id = crate::store::keys::trailing_id(&k)?;
+        if query::record_state(store, rules, &id, today)?
+            .and_then(|r| r.status)
+            .is_some_and(|s| s.status == Status::Expired)
+        {
+            expired.push(id);
+        }
+        last = Some(k);
+    }
+    Ok((expired, last.map(|k| MetaWrite::Fed(FedNs::Listing, SWEPT.to_vec(), Some(k)))))
+}
+
+/// Marker key of the expiry sweep (no index key starts with `S`).
+pub const SWEPT: &[u8] = b"Swept";
 
 /// Builds the indexes over a store written before they existed (once; later commits keep
 /// them current). Empty when they are built.
 ///
 /// # Errors
 /// [`StoreError`].
-pub fn build(store: &dyn Store) -> Result<Commit, StoreError> {
+pub fn build(store: &dyn Store, rules: &RuleSet, today: Day) -> Result<Commit, StoreError> {
     let mut c = Commit::default();
     if store.fed_get(FedNs::Listing, LISTING_BUILT)?.is_some() {
         return Ok(c);
@@ -171,7 +244,7 @@ pub fn build(store: &dyn Store) -> Result<Commit, StoreError> {
     for t in [ObjectType::Record, ObjectType::Correction] {
         for id in store.by_type(t)? {
             if let Some(l) = query::load(store, &id)? {
-                c.meta.extend(writes(&id, &l.body));
+                c.meta.extend(writes(&id, &l.body, rules, today));
             }
         }
     }
@@ -184,43 +257,54 @@ pub fn built() -> MetaWrite {
     MetaWrite::Fed(FedNs::Listing, LISTING_BUILT.to_vec(), Some(vec![1]))
 }
 
-/// The scan one filter uses: the family prefix, where a date-ordered scan starts and whether it
-/// can stop at `decided_from`.
+/// The scan one filter uses: the family prefix, whether it is date-ordered (its keys end in
+/// `ord`), and the prefixes of the other date-ordered families a match must also be in (probed
+/// with the same `ord`: an index intersection by point lookups, before any record is loaded).
 #[derive(Debug, PartialEq, Eq)]
 struct Plan {
     prefix: Vec<u8>,
     dated: bool,
+    probes: Vec<Vec<u8>>,
+}
+
+/// The date-ordered family prefixes a filter's conditions name (rarest bigram first).
+fn dated_prefixes(store: &dyn Store, f: &Filter) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut out = Vec::new();
+    if let Some(name) = f.name.as_deref().map(normalize).filter(|n| n.chars().count() >= 2) {
+        let mut grams = Vec::new();
+        for g in bigrams(&name).into_iter().take(8) {
+            let prefix = key(b'g', &[g.as_bytes()], &[]);
+            grams.push((store.fed_scan(FedNs::Listing, &prefix, PROBE)?.len(), prefix));
+        }
+        grams.sort();
+        out.extend(grams.into_iter().map(|(_, p)| p));
+    }
+    if f.decision_no.is_none() {
+        if let Some(a) = &f.authority {
+            out.push(key(b'a', &[normalize(a).as_bytes()], &[]));
+        }
+    }
+    match (&f.origin, f.kind) {
+        (Some(o), Some(k)) => out.push(key(b'p', &[o.as_str().as_bytes(), k.as_str().as_bytes()], &[])),
+        (Some(o), None) => out.push(key(b'o', &[o.as_str().as_bytes()], &[])),
+        (None, Some(k)) => out.push(key(b'k', &[k.as_str().as_bytes()], &[])),
+        (None, None) => {}
+    }
+    Ok(out)
 }
 
 fn plan(store: &dyn Store, f: &Filter) -> Result<Plan, StoreError> {
-    let dated = |prefix: Vec<u8>| Plan { prefix, dated: true };
-    if let Some(name) = f.name.as_deref().map(normalize).filter(|n| n.chars().count() >= 2) {
-        let mut best: Option<(usize, Vec<u8>)> = None;
-        for g in bigrams(&name).into_iter().take(8) {
-            let prefix = key(b'g', &[g.as_bytes()], &[]);
-            let n = store.fed_scan(FedNs::Listing, &prefix, PROBE)?.len();
-            if best.as_ref().is_none_or(|(b, _)| n < *b) {
-                best = Some((n, prefix));
-            }
-        }
-        if let Some((_, prefix)) = best {
-            return Ok(dated(prefix));
-        }
-    }
+    let mut dated = dated_prefixes(store, f)?;
     if let Some(d) = f.decision_no.as_deref().map(normalize).filter(|d| !d.is_empty()) {
         let mut prefix = vec![b'x'];
         prefix.extend_from_slice(d.as_bytes());
-        return Ok(Plan { prefix, dated: false });
+        return Ok(Plan { prefix, dated: false, probes: Vec::new() });
     }
-    if let Some(a) = &f.authority {
-        return Ok(dated(key(b'a', &[normalize(a).as_bytes()], &[])));
+    if dated.is_empty() {
+        return Ok(Plan { prefix: vec![b'd'], dated: true, probes: Vec::new() });
     }
-    Ok(dated(match (&f.origin, f.kind) {
-        (Some(o), Some(k)) => key(b'p', &[o.as_str().as_bytes(), k.as_str().as_bytes()], &[]),
-        (Some(o), None) => key(b'o', &[o.as_str().as_bytes()], &[]),
-        (None, Some(k)) => key(b'k', &[k.as_str().as_bytes()], &[]),
-        (None, None) => vec![b'd'],
-    }))
+    let prefix = dated.remove(0);
+    Ok(Plan { prefix, dated: true, probes: dated })
 }
 
 /// Whether a loaded record meets every condition of `f` (`visible`: the caller may read its body).
@@ -256,16 +340,8 @@ fn matches(f: &Filter, r: &RecordState, auditor: bool) -> bool {
 ///
 /// # Errors
 /// [`ListError::BadCursor`], [`ListError::Store`].
-pub fn list(
-    store: &dyn Store,
-    rules: &RuleSet,
-    f: &Filter,
-    cursor: Option<&[u8]>,
-    limit: usize,
-    budget: usize,
-    as_of: Day,
-    auditor: bool,
-) -> Result<Page, ListError> {
+pub fn list(store: &dyn Store, rules: &RuleSet, f: &Filter, req: &PageRequest<'_>) -> Result<Page, ListError> {
+    let PageRequest { cursor, limit, budget, as_of, auditor } = *req;
     let p = plan(store, f)?;
     let start: Option<Vec<u8>> = match (cursor, f.decided_to) {
         (Some(c), _) if !c.starts_with(&p.prefix) || c.len() < p.prefix.len() + 32 => return Err(ListError::BadCursor),
@@ -291,6 +367,16 @@ pub fn list(
                 if rest.get(..4).is_some_and(|d| d > &stop[..]) {
                     return Ok(page);
                 }
+            }
+            let mut in_all = true;
+            for probe in &p.probes {
+                if store.fed_get(FedNs::Listing, &[&probe[..], rest].concat())?.is_none() {
+                    in_all = false;
+                    break;
+                }
+            }
+            if !in_all {
+                continue;
             }
             let id = crate::store::keys::trailing_id(k)?;
             if let Some(r) = query::record_state(store, rules, &id, as_of)? {

@@ -9,7 +9,7 @@
 //! | `f` | origin, `0x00`, seq u64 BE | signed feed entry bytes |
 //! | `h` | origin | seq u64 BE, entry hash(32) |
 //! | `l` | index u64 BE | leaf hash(32), leaf bytes |
-//! | `c` | change-log position u64 BE | object id(32) |
+//! | `c` | change-log position u64 BE | object id(32), then `e` when its publicity ended (none: accepted) |
 //! | `K` | token id | token record CBOR |
 //! | `A` | region | root public key(32) |
 //! | `M` | name (`format`, `frontier`, `checkpoint`, `policy`) | CBOR or text |

@@ -15,7 +15,7 @@ use sled::{Batch, IVec, Tree};
 
 use super::keys as k;
 use super::{AuditLeaf, CheckpointState, Commit, FeedHead, MetaWrite, ObjectMeta, Store, StoreError, StoreStats};
-use super::{FedNs, StoredObject, TokenRecord};
+use super::{ChangeEntry, ChangeKind, FedNs, StoredObject, TokenRecord};
 use credfed_protocol::merkle::Frontier;
 
 /// Options for [`SledStore::open`].
@@ -225,6 +225,9 @@ impl Store for SledStore {
                 b.insert(k::change(n), k::versioned(o.id.as_bytes()));
             }
         }
+        for ch in &c.changes {
+            b.insert(k::change(ch.n), k::versioned(&[ch.id.as_bytes(), &[ch.kind.tag()][..]].concat()));
+        }
         for f in &c.feed {
             b.insert(k::feed(f.origin.as_str(), f.seq), k::versioned(&f.bytes));
             let head = [f.seq.to_be_bytes().as_slice(), f.hash.as_bytes()].concat();
@@ -301,15 +304,20 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    fn changes(&self, after: u64, limit: usize) -> Result<Vec<(u64, ObjectId)>, StoreError> {
+    fn changes(&self, after: u64, limit: usize) -> Result<Vec<ChangeEntry>, StoreError> {
         let mut out = Vec::new();
         let Some(from) = after.checked_add(1) else { return Ok(out) };
         for kv in self.tree.range(k::change(from)..=k::change(u64::MAX)).take(limit) {
             let (key, v) = kv.map_err(io)?;
             let n = u64::from_be_bytes(key[1..].try_into().map_err(|_| StoreError::Corrupt("change key".into()))?);
-            let id: [u8; 32] =
-                k::unversion("change", &v)?.try_into().map_err(|_| StoreError::Corrupt("change value".into()))?;
-            out.push((n, ObjectId(id)));
+            let v = k::unversion("change", &v)?;
+            let bad = || StoreError::Corrupt(format!("change {n}: value of {} bytes", v.len()));
+            let id: [u8; 32] = v.get(..32).and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
+            let kind = match v.get(32) {
+                None => ChangeKind::Accepted,
+                Some(t) => ChangeKind::from_tag(*t).ok_or_else(bad)?,
+            };
+            out.push(ChangeEntry { n, id: ObjectId(id), kind });
         }
         Ok(out)
     }

@@ -55,12 +55,17 @@ impl TestNode {
 
     /// Starts with the config as `init` wrote it, edited by `edit`.
     pub async fn start_with(edit: impl FnOnce(&mut NodeConfig)) -> TestNode {
+        TestNode::start_with_clock(edit, credfed_node::state::system_clock()).await
+    }
+
+    /// [`TestNode::start_with`] on an injected clock (Unix seconds).
+    pub async fn start_with_clock(edit: impl FnOnce(&mut NodeConfig), clock: credfed_node::state::Clock) -> TestNode {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().to_path_buf();
         let access = tokio::task::spawn_blocking(move || init_region(&d, "xinyang", "127.0.0.1:0")).await.unwrap();
         let mut cfg = NodeConfig::load(&dir.path().join("node.toml")).unwrap();
         edit(&mut cfg);
-        let node = credfed_node::start(cfg).await.expect("start");
+        let node = credfed_node::node::start_with_clock(cfg, clock).await.expect("start");
         let base = format!("http://{}", node.api_addr());
         let admin = format!("http://{}", node.admin_addr().unwrap());
         TestNode {
