@@ -252,19 +252,20 @@ pub enum ChangeKind {
 }
 
 impl ChangeKind {
-    /// Stored after the id (none for [`ChangeKind::Accepted`], which keeps older values valid).
-    pub fn tag(self) -> u8 {
+    /// The byte stored after the id: none for [`ChangeKind::Accepted`] (so values written
+    /// before change kinds existed keep their meaning).
+    pub fn tag(self) -> Option<u8> {
         match self {
-            ChangeKind::Accepted => b'a',
-            ChangeKind::PublicityEnded => b'e',
+            ChangeKind::Accepted => None,
+            ChangeKind::PublicityEnded => Some(b'e'),
         }
     }
     /// Inverse of [`ChangeKind::tag`].
-    pub fn from_tag(t: u8) -> Option<ChangeKind> {
+    pub fn from_tag(t: Option<u8>) -> Option<ChangeKind> {
         match t {
-            b'a' => Some(ChangeKind::Accepted),
-            b'e' => Some(ChangeKind::PublicityEnded),
-            _ => None,
+            None => Some(ChangeKind::Accepted),
+            Some(b'e') => Some(ChangeKind::PublicityEnded),
+            Some(_) => None,
         }
     }
 }

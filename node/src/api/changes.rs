@@ -5,8 +5,9 @@
 //! or another region's), a repair, withdrawal, objection, objection outcome, receipt, measure or
 //! scheme; or a record whose publicity ended with time (`"type": "publicity_ended"`, the record's
 //! own id, on the day its status turns `expired`: `state::listing::due`). The writer gives each a
-//! position in the change log in the same atomic commit as the object (or the sweep step), and only positions covered by a completed flush are served, so a change once shown
-//! is never undone by a crash and no position is skipped or repeated across restarts.
+//! position in the change log in the same atomic commit as the object (or the sweep step), and
+//! only positions covered by a completed flush are served, so a change once shown is never
+//! undone by a crash and no position is skipped or repeated across restarts.
 //!
 //! Each change carries the record it concerns as `GET /v1/records/{id}` shows it today (status,
 //! rule, history; the body only where the caller may see it), so a platform upserts by

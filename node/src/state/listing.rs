@@ -137,11 +137,20 @@ fn bigrams(n: &str) -> Vec<String> {
     out
 }
 
-/// Days since 1970-01-01, inverted and offset so that later days sort first as unsigned BE.
-fn ord_day(d: Day) -> [u8; 4] {
+/// Days since 1970-01-01, offset to be unsigned: earlier days sort first as BE bytes.
+fn day_number(d: Day) -> u32 {
     let epoch = Day::from_ymd(1970, 1, 1).expect("a real date");
-    let days = epoch.days_until(d).clamp(-1_000_000, 1_000_000);
-    (u32::MAX - (days + 1_000_000) as u32).to_be_bytes()
+    (epoch.days_until(d).clamp(-1_000_000, 1_000_000) + 1_000_000) as u32
+}
+
+/// [`day_number`] inverted: later days sort first (the date-ordered families).
+fn ord_day(d: Day) -> [u8; 4] {
+    (!day_number(d)).to_be_bytes()
+}
+
+/// [`day_number`] as key bytes, earlier first (the expiry family `e`).
+fn asc_day(d: Day) -> [u8; 4] {
+    day_number(d).to_be_bytes()
 }
 
 fn key(family: u8, parts: &[&[u8]], tail: &[u8]) -> Vec<u8> {
@@ -175,12 +184,6 @@ fn index_keys(id: &ObjectId, origin: &RegionId, r: &RecordContent) -> Vec<Vec<u8
         keys.extend(bigrams(&normalize(name)).iter().map(|g| key(b'g', &[g.as_bytes()], &ord)));
     }
     keys
-}
-
-/// Days since 1970-01-01 as unsigned BE, earlier first (the expiry family `e`).
-fn asc_day(d: Day) -> [u8; 4] {
-    let epoch = Day::from_ymd(1970, 1, 1).expect("a real date");
-    ((epoch.days_until(d).clamp(-1_000_000, 1_000_000) + 1_000_000) as u32).to_be_bytes()
 }
 
 /// The index writes of an accepted object (none unless it is a record or a correction). A
@@ -279,10 +282,8 @@ fn dated_prefixes(store: &dyn Store, f: &Filter) -> Result<Vec<Vec<u8>>, StoreEr
         grams.sort();
         out.extend(grams.into_iter().map(|(_, p)| p));
     }
-    if f.decision_no.is_none() {
-        if let Some(a) = &f.authority {
-            out.push(key(b'a', &[normalize(a).as_bytes()], &[]));
-        }
+    if let Some(a) = &f.authority {
+        out.push(key(b'a', &[normalize(a).as_bytes()], &[]));
     }
     match (&f.origin, f.kind) {
         (Some(o), Some(k)) => out.push(key(b'p', &[o.as_str().as_bytes(), k.as_str().as_bytes()], &[])),
@@ -294,17 +295,27 @@ fn dated_prefixes(store: &dyn Store, f: &Filter) -> Result<Vec<Vec<u8>>, StoreEr
 }
 
 fn plan(store: &dyn Store, f: &Filter) -> Result<Plan, StoreError> {
-    let mut dated = dated_prefixes(store, f)?;
     if let Some(d) = f.decision_no.as_deref().map(normalize).filter(|d| !d.is_empty()) {
         let mut prefix = vec![b'x'];
         prefix.extend_from_slice(d.as_bytes());
         return Ok(Plan { prefix, dated: false, probes: Vec::new() });
     }
+    let mut dated = dated_prefixes(store, f)?;
     if dated.is_empty() {
         return Ok(Plan { prefix: vec![b'd'], dated: true, probes: Vec::new() });
     }
     let prefix = dated.remove(0);
     Ok(Plan { prefix, dated: true, probes: dated })
+}
+
+/// Whether every probed family holds a key ending in `ord` (stops at the first miss).
+fn in_every_probe(store: &dyn Store, probes: &[Vec<u8>], ord: &[u8]) -> Result<bool, StoreError> {
+    for probe in probes {
+        if store.fed_get(FedNs::Listing, &[&probe[..], ord].concat())?.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Whether a loaded record meets every condition of `f` (`visible`: the caller may read its body).
@@ -368,14 +379,7 @@ pub fn list(store: &dyn Store, rules: &RuleSet, f: &Filter, req: &PageRequest<'_
                     return Ok(page);
                 }
             }
-            let mut in_all = true;
-            for probe in &p.probes {
-                if store.fed_get(FedNs::Listing, &[&probe[..], rest].concat())?.is_none() {
-                    in_all = false;
-                    break;
-                }
-            }
-            if !in_all {
+            if !in_every_probe(store, &p.probes, rest)? {
                 continue;
             }
             let id = crate::store::keys::trailing_id(k)?;

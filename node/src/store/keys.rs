@@ -58,6 +58,12 @@ pub fn head(origin: &str) -> Vec<u8> {
 pub fn change(n: u64) -> Vec<u8> {
     cat(&[b"c", &n.to_be_bytes()])
 }
+/// Change-log value: `[V1] ++ id ++ kind tag` (no tag for an accepted object).
+pub fn change_value(id: &ObjectId, kind: super::ChangeKind) -> Vec<u8> {
+    let mut v = versioned(id.as_bytes());
+    v.extend(kind.tag());
+    v
+}
 /// Audit leaf key.
 pub fn leaf(index: u64) -> Vec<u8> {
     cat(&[b"l", &index.to_be_bytes()])

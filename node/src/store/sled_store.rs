@@ -222,11 +222,11 @@ impl Store for SledStore {
             }
             b.insert([k::type_prefix(o.meta.object_type.as_str()), o.id.0.to_vec()].concat(), &[][..]);
             if let Some(n) = o.change {
-                b.insert(k::change(n), k::versioned(o.id.as_bytes()));
+                b.insert(k::change(n), k::change_value(&o.id, ChangeKind::Accepted));
             }
         }
         for ch in &c.changes {
-            b.insert(k::change(ch.n), k::versioned(&[ch.id.as_bytes(), &[ch.kind.tag()][..]].concat()));
+            b.insert(k::change(ch.n), k::change_value(&ch.id, ch.kind));
         }
         for f in &c.feed {
             b.insert(k::feed(f.origin.as_str(), f.seq), k::versioned(&f.bytes));
@@ -312,11 +312,12 @@ impl Store for SledStore {
             let n = u64::from_be_bytes(key[1..].try_into().map_err(|_| StoreError::Corrupt("change key".into()))?);
             let v = k::unversion("change", &v)?;
             let bad = || StoreError::Corrupt(format!("change {n}: value of {} bytes", v.len()));
-            let id: [u8; 32] = v.get(..32).and_then(|b| b.try_into().ok()).ok_or_else(bad)?;
-            let kind = match v.get(32) {
-                None => ChangeKind::Accepted,
-                Some(t) => ChangeKind::from_tag(*t).ok_or_else(bad)?,
+            let (id, kind) = match v {
+                [id @ .., t] if id.len() == 32 => (id, ChangeKind::from_tag(Some(*t))),
+                id => (id, ChangeKind::from_tag(None)),
             };
+            let id: [u8; 32] = id.try_into().map_err(|_| bad())?;
+            let kind = kind.ok_or_else(bad)?;
             out.push(ChangeEntry { n, id: ObjectId(id), kind });
         }
         Ok(out)
