@@ -8,8 +8,14 @@
 //!    `CREDFED_BENCH_RECORDS` records (default 1,000,000), then `GET /v1/subjects/{uscc}/records`
 //!    p50/p99 and the process RSS.
 //!
+//! 4. **Limits measured in the same run**: one core's ed25519 sign and strict-verify rates, so
+//!    the HTTP figures print as ratios to what the hardware can do (issue 11).
+//! 5. **Drafts**: `POST /v1/records` (JSON drafts, signed by the node) from concurrent
+//!    clients, with p50/p99 latency, and `POST /v1/records/batch` (1000 drafts a request).
+//!
 //! Env: `CREDFED_BENCH_N` (records per ingest run, default 4000), `CREDFED_BENCH_CLIENTS`
-//! (default 32), `CREDFED_BENCH_RECORDS`, `CREDFED_BENCH_QUERIES` (default 2000).
+//! (default 32), `CREDFED_BENCH_RECORDS`, `CREDFED_BENCH_QUERIES` (default 2000),
+//! `CREDFED_BENCH_PHASES` (default `ingest,query`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -145,6 +151,126 @@ async fn http_ingest(envs: Vec<Vec<u8>>, clients: usize, cfg: NodeConfig, token:
             loop {
                 let Some(e) = q.lock().unwrap().pop() else { break };
                 assert_eq!(post(&c, &u, &tok, e).await, 201);
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    node.shutdown().await;
+    rate
+}
+
+/// One core's ed25519 rates on an envelope-sized message: (sign/s, strict verify/s,
+/// sign + verify/s).
+fn crypto_reference(key: &SecretKey, region: &RegionId) -> (f64, f64, f64) {
+    let env = credfed_protocol::envelope::Envelope::decode(&record(key, region, &uscc(1), now())).unwrap();
+    let n = 3000;
+    let t = Instant::now();
+    let signed: Vec<_> = (0..n)
+        .map(|i| {
+            let mut body = env.body.clone();
+            body.push(i as u8);
+            credfed_protocol::envelope::Envelope::sign(b"credfed-bench", body, key)
+        })
+        .collect();
+    let sign = n as f64 / t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for e in signed {
+        assert!(e.verify(b"credfed-bench").is_ok());
+    }
+    let verify = n as f64 / t.elapsed().as_secs_f64();
+    (sign, verify, 1.0 / (1.0 / sign + 1.0 / verify))
+}
+
+/// A penalty draft like DESIGN §7's example, its own decision number and subject.
+fn draft(n: u64) -> serde_json::Value {
+    serde_json::json!({
+        "kind": "administrative_penalty",
+        "subject": { "uscc": uscc(1_000_000 + n) },
+        "subject_name": format!("信阳市平桥区建材{n}商行有限公司"),
+        "authority": "信阳市生态环境局",
+        "decision_no": format!("信环罚〔2026〕{n}号"),
+        "legal_basis": "《中华人民共和国大气污染防治法》第一百零八条",
+        "facts": "未按规定安装污染物排放自动监测设备。",
+        "severity": "serious",
+        "sector": "ecology_environment",
+        "decided_on": Day::from_unix_china(now()).add_days(-3),
+        "classification": "public",
+    })
+}
+
+fn json_post(url: &str, token: &str, content_type: &str, body: Vec<u8>) -> Request<Full<Bytes>> {
+    Request::post(url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap()
+}
+
+/// `POST /v1/records` of `n` drafts from `clients` keep-alive clients: (records/s, p50 ms,
+/// p99 ms).
+async fn http_drafts(n: u64, clients: usize, cfg: NodeConfig, token: String) -> (f64, f64, f64) {
+    let node = credfed_node::start(cfg).await.unwrap();
+    let url = format!("http://{}/v1/records", node.api_addr());
+    let client: C = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(clients).build_http();
+    let bodies: Vec<Vec<u8>> = (0..n).map(|i| serde_json::to_vec(&draft(i)).unwrap()).collect();
+    let queue = Arc::new(std::sync::Mutex::new(bodies));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (q, c, u, tok) = (queue.clone(), client.clone(), url.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let Some(b) = q.lock().unwrap().pop() else { break };
+                let t = Instant::now();
+                let r = c.request(json_post(&u, &tok, "application/json", b)).await.unwrap();
+                let status = r.status().as_u16();
+                let body = r.into_body().collect().await.unwrap().to_bytes();
+                assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            lat
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let rate = n as f64 / t.elapsed().as_secs_f64();
+    node.shutdown().await;
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+    (rate, p(0.5), p(0.99))
+}
+
+/// `POST /v1/records/batch` of `n` drafts, 1000 a request (NDJSON), from `clients` clients:
+/// records/s.
+async fn http_batch(n: u64, clients: usize, cfg: NodeConfig, token: String) -> f64 {
+    let node = credfed_node::start(cfg).await.unwrap();
+    let url = format!("http://{}/v1/records/batch", node.api_addr());
+    let client: C = Client::builder(TokioExecutor::new()).build_http();
+    let batches: Vec<Vec<u8>> = (0..n)
+        .collect::<Vec<_>>()
+        .chunks(1000)
+        .map(|c| c.iter().flat_map(|i| [serde_json::to_vec(&draft(*i)).unwrap(), b"\n".to_vec()].concat()).collect())
+        .collect();
+    let queue = Arc::new(std::sync::Mutex::new(batches));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (q, c, u, tok) = (queue.clone(), client.clone(), url.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(b) = q.lock().unwrap().pop() else { break };
+                let r = c.request(json_post(&u, &tok, "application/x-ndjson", b)).await.unwrap();
+                let status = r.status().as_u16();
+                let body = r.into_body().collect().await.unwrap().to_bytes();
+                assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                assert_eq!(v["summary"]["created"], 1000, "{v}");
             }
         }));
     }
@@ -366,7 +492,9 @@ fn main() {
     let records = env("CREDFED_BENCH_RECORDS", 1_000_000);
     let queries = env("CREDFED_BENCH_QUERIES", 2000);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    let skip_ingest = std::env::var("CREDFED_BENCH_SKIP_INGEST").is_ok();
+    let phases = std::env::var("CREDFED_BENCH_PHASES").unwrap_or_else(|_| "ingest,query".into());
+    let phase = |p: &str| phases.split(',').any(|x| x == p);
+    let skip_ingest = std::env::var("CREDFED_BENCH_SKIP_INGEST").is_ok() || !phase("ingest");
     for fsync in [true, false].into_iter().filter(|_| !skip_ingest) {
         let tmp = tempfile::tempdir().unwrap();
         let mut cfg = init_node(tmp.path());
@@ -381,6 +509,39 @@ fn main() {
             "ingest (store.fsync={fsync}): ideal pipeline {ideal_rate:.0} rec/s (flush per record); HTTP {http_rate:.0} rec/s with {clients} clients, durable acks; ratio {:.2}",
             http_rate / ideal_rate
         );
+        if !fsync {
+            continue;
+        }
+        let (sign, verify, both) = crypto_reference(&key, &region);
+        println!(
+            "limits (one core): ed25519 sign {sign:.0}/s, strict verify {verify:.0}/s, sign + verify {both:.0}/s; \
+             envelopes above: {:.2} × sign + verify",
+            http_rate / both
+        );
+        let fresh = || {
+            let tmp = tempfile::tempdir().unwrap();
+            let mut cfg = init_node(tmp.path());
+            cfg.store.fsync = fsync;
+            let token = std::fs::read_to_string(tmp.path().join("submit.token")).unwrap();
+            (tmp, cfg, token)
+        };
+        let (_t1, cfg, token) = fresh();
+        let (rate, p50, p99) = rt.block_on(http_drafts(n, clients, cfg, token));
+        println!(
+            "POST /v1/records drafts, {clients} clients, durable: {rate:.0} rec/s = {:.2} × one core's sign + verify; \
+             latency p50 {p50:.1} ms, p99 {p99:.1} ms",
+            rate / both
+        );
+        let (_t2, cfg, token) = fresh();
+        let batch = rt.block_on(http_batch(n.max(4000).div_ceil(1000) * 1000, 2, cfg, token));
+        println!(
+            "POST /v1/records/batch, 1000 drafts a request, 2 clients, durable: {batch:.0} rec/s = {:.2} × one core's \
+             sign + verify",
+            batch / both
+        );
+    }
+    if !phase("query") {
+        return;
     }
     // CREDFED_BENCH_DIR keeps the filled store between runs (filled once per record count).
     let tmp = tempfile::tempdir().unwrap();
