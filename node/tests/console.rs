@@ -164,6 +164,10 @@ async fn console_login_pages_scopes_csrf_and_escaping() {
             "{path}: inline code"
         );
     }
+    let (_, list, _) = b.get("/console/records").await;
+    assert!(list.contains(&format!("/console/subject?s={}", uscc(902))), "records link to their subject");
+    let (_, subj, _) = b.get(&format!("/console/subject?s={}", uscc(902))).await;
+    assert!(subj.contains(&format!("<strong class=\"mono\">{}</strong>", uscc(902))), "{subj}");
     let (s, svg, _) = b.get("/console/compliance").await;
     assert!(s == 200 && svg.contains("<svg") && svg.contains("polyline"), "trend chart drawn on the server");
     let (s, fed, _) = b.get("/console/federation").await;

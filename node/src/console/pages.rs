@@ -126,6 +126,11 @@ fn time(secs: &Value) -> String {
         .unwrap_or_else(|| s(secs))
 }
 
+/// A subject's code as the view gives it (`{"uscc"}`, `{"registration_no"}` or `{"person_digest"}`).
+fn subject_text(v: &Value) -> String {
+    v.as_object().and_then(|m| m.values().next()).map(s).unwrap_or_else(|| s(v))
+}
+
 fn record_link(id: &Value) -> Markup {
     let id = s(id);
     html! { a.mono href={ "/console/records/" (id) } { (id.get(..12).unwrap_or(&id)) "…" } }
@@ -248,7 +253,7 @@ fn record_rows(list: &[Value]) -> Markup {
                 td { (record_link(&v["id"])) }
                 td { (s(&v["kind"])) }
                 td { (s(&v["origin"])) }
-                td.mono { a href={ "/console/subject?s=" (url(&s(&v["subject"]["id"]))) } { (s(&v["subject"]["id"])) } }
+                td.mono { a href={ "/console/subject?s=" (url(&subject_text(&v["subject"]))) } { (subject_text(&v["subject"])) } }
                 td { (s(&v["record"]["subject_name"])) }
                 td { (s(&v["record"]["decision_no"])) }
                 td { (s(&v["decided_on"])) }
@@ -384,7 +389,7 @@ async fn subject(p: &Page, r: &Req) -> Result<Resp, ApiError> {
         elig.push((sc.clone(), e));
     }
     let body = html! {
-        p { "Subject " strong.mono { (s(&v["subject"]["id"])) } " · " (list.len()) " record(s) across all regions · as of " (s(&v["as_of"])) }
+        p { "Subject " strong.mono { (subject_text(&v["subject"])) } " · " (list.len()) " record(s) across all regions · as of " (s(&v["as_of"])) }
         h2 { "Timeline" }
         ol.timeline { @for rec in &list { li {
             span.date { (s(&rec["decided_on"])) }
