@@ -104,6 +104,15 @@ print(f"repair receipts from {', '.join(c['region'] for c in others)} on xinyang
 assert d.execute_script("return window.__xss") is None, "XSS payload ran on the record page"
 shot("04-record-lineage")
 
+# An objection on another penalty, for the repairs & objections page.
+d2 = dict(draft, subject={"uscc": uscc((int(time.time()) + 1) % 9_000_000)}, decision_no=decision.replace("〕", "〕9"),
+          decided_on=time.strftime("%Y-%m-%d"), subject_name="信阳某食品有限公司", facts="超范围经营")
+s, v = api(xy, "POST", "/v1/records", xy["tokens"]["submit"], d2)
+assert s == 201, v
+s, v = api(xy, "POST", f"/v1/records/{v['id']}/objections", xy["tokens"]["submit"],
+           {"ground": "inaccurate", "statement": "处罚金额有误", "filed_on": time.strftime("%Y-%m-%d")})
+assert s == 201, v
+
 # 3. Every page (audit token at Xinyang), then Admin with the admin token.
 for name, path in [("02-federation", "/console/federation"), ("03-records", "/console/records"),
                    ("06-repairs-objections", "/console/work"), ("07-compliance", "/console/compliance"),
@@ -111,6 +120,8 @@ for name, path in [("02-federation", "/console/federation"), ("03-records", "/co
                    ("09-audit", f"/console/audit?record={rid}")]:
     d.get(xy["api"] + path)
     assert not d.title.startswith("credfed console — "), (path, d.title)  # the error page title
+    if name.startswith("06"):
+        assert "day(s) left" in d.page_source, "the objection's clock"
     shot(name)
 assert "inclusion verified" in d.page_source or "not among the last" in d.page_source
 login(xy, xy["tokens"]["admin"])

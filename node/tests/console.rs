@@ -116,6 +116,15 @@ async fn console_login_pages_scopes_csrf_and_escaping() {
         .await;
     assert_eq!(s, 201, "{v}");
 
+    let (s, v) = n
+        .post(
+            &format!("/v1/records/{xss_id}/objections"),
+            Some(&submit),
+            &json!({ "ground": "inaccurate", "statement": "金额有误", "filed_on": today }),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+
     // No session: every page redirects to the login form, naming where to go back.
     let (s, _, h) = raw(&n, "GET", "/console/federation", "", None).await;
     assert_eq!(s, 303);
@@ -147,7 +156,7 @@ async fn console_login_pages_scopes_csrf_and_escaping() {
         ("/console/records", "信市监罚〔2026〕15号"),
         (&format!("/console/records/{plain_id}") as &str, "repair"),
         (&format!("/console/subject?s={}", uscc(902)) as &str, "administrative_penalty"),
-        ("/console/work", "Objections"),
+        ("/console/work", "day(s) left"),
         ("/console/compliance", "administrative_penalty"),
         (&format!("/console/reports/compliance?month={}", Month::of(days_ago(0))) as &str, "合规率"),
         ("/console/audit", "credfed/xinyang/audit"),
