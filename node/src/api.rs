@@ -279,6 +279,14 @@ async fn route(
     let path = req.uri().path().to_string();
     if path == "/console" || path.starts_with("/console/") {
         if let Some(console) = app.console.clone() {
+            if conn.reserve {
+                let e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "every connection slot is taken; this reserved one serves only /v1/health and admin API requests",
+                );
+                return (Err(e), Some("/console"), None);
+            }
             let limit = Duration::from_secs(app.cfg.handler_timeout_secs);
             let metrics = app.state().metrics.clone();
             conn.activity.begin();
