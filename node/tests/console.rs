@@ -162,7 +162,11 @@ async fn console_login_pages_scopes_csrf_and_escaping() {
         ("/console/audit", "credfed/xinyang/audit"),
         (&format!("/console/audit?record={plain_id}") as &str, "inclusion verified against the signed root"),
     ] {
+        let t0 = std::time::Instant::now();
         let (s, page, h) = b.get(path).await;
+        let ms = t0.elapsed().as_millis();
+        println!("{path}: {ms} ms");
+        assert!(ms < 2000, "{path} took {ms} ms on a store of a few records");
         assert_eq!(s, 200, "{path}: {page}");
         assert!(page.contains(needle), "{path} lacks {needle}");
         let csp = h["content-security-policy"].to_str().unwrap();
