@@ -203,6 +203,8 @@ async fn console_login_pages_scopes_csrf_and_escaping() {
     assert!(page.contains("month must be YYYY-MM"), "{page}");
     let (s, _, _) = b.get("/console/records?decided_from=yesterday").await;
     assert_eq!(s, 400);
+    assert_eq!(b.get("/console/audit?leaf=x").await.0, 400);
+    assert_eq!(b.get(&format!("/console/audit?leaf={}", u64::MAX)).await.0, 422, "past the log: the API's 422");
     assert_eq!(b.get("/console/admin").await.0, 403);
     let (s, bundle, h) = b.get("/console/audit/export").await;
     assert_eq!((s, h["content-type"].to_str().unwrap()), (200, "application/cbor"));

@@ -586,7 +586,7 @@ async fn audit(p: &Page, r: &Req) -> Result<Resp, ApiError> {
         _ => None,
     };
     if let Some(i) = leaf {
-        let e = p.get(&format!("/v1/audit/entries?start={i}&end={}", i + 1)).await?;
+        let e = p.get(&format!("/v1/audit/entries?start={i}&end={}", i.saturating_add(1))).await?;
         let pr = p.get(&format!("/v1/audit/proof/inclusion?index={i}&size={}", cp.size)).await?;
         let leaf_bytes = e["entries"][0]["leaf_hex"].as_str().and_then(|h| hex::decode(h).ok()).unwrap_or_default();
         let hash = |v: &Value| -> Option<[u8; 32]> { hex::decode(v.as_str()?).ok()?.try_into().ok() };
