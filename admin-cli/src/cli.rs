@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-use crate::cmd::{audit, changes, keys, node, records, store, trust, uscc};
+use crate::cmd::{audit, changes, keys, node, records, report, store, trust, uscc};
 use crate::exit::EXIT_CODES_HELP;
 
 /// credfed administration and audit tool.
@@ -62,6 +62,9 @@ pub enum Cmd {
     Feeds,
     /// Timeliness and rule compliance per region and category.
     Compliance,
+    /// Reports a 信用办 files: `report compliance --month YYYY-MM --format html|csv|json`.
+    #[command(subcommand)]
+    Report(report::ReportCmd),
     /// Unified Social Credit Codes.
     #[command(subcommand)]
     Uscc(uscc::UsccCmd),

@@ -7,6 +7,7 @@ pub mod import;
 pub mod keys;
 pub mod node;
 pub mod records;
+pub mod report;
 pub mod store;
 pub mod trust;
 pub mod uscc;

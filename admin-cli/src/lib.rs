@@ -11,7 +11,7 @@
 //!   [`output`]: human or `--json` output; [`client`]: the typed HTTP client;
 //!   [`keyfile`]: key files in the node's format; [`time_arg`]: time arguments.
 //! - `cmd/`: one file per command group (`keys`, `trust`, `node` (peers, tokens, policy, feeds,
-//!   compliance), `records` (records, subject), `import` (`records import` of national-format
+//!   compliance), `report` (the monthly compliance report), `records` (records, subject), `import` (`records import` of national-format
 //!   files), `uscc`, `audit`, `store`).
 //!
 //! Exit codes: 0 ok, 1 verification/validation failure, 2 usage or inconsistency warning,
@@ -67,6 +67,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Cmd::Policy(c) => cmd::node::policy(&ctx, c),
         Cmd::Feeds => cmd::node::feeds(&ctx),
         Cmd::Compliance => cmd::node::compliance(&ctx),
+        Cmd::Report(c) => cmd::report::run(&ctx, c),
         Cmd::Records(c) => cmd::records::records(&ctx, c),
         Cmd::Subject(c) => cmd::records::subject(&ctx, c),
         Cmd::Changes(c) => cmd::changes::run(&ctx, c),

@@ -304,3 +304,39 @@ fn store_rebuild_refuses_a_healthy_store_and_a_region_without_partners() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("/nonexistent.json"), "{}", stderr(&o));
 }
+
+#[test]
+fn report_compliance_in_every_format_matches_the_node() {
+    let n = LiveNode::start();
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let month = &today()[..7];
+    for i in 0..2 {
+        std::fs::write(p.join("d.json"), penalty(&uscc(500 + i), &today(), 500 + i).to_string()).unwrap();
+        ok(&n.admin(p, Some("submit"), &["records", "submit", "d.json"]));
+    }
+    // JSON: the node's report, whose figures are /v1/compliance's for a store decided in one month.
+    let v = json(ok(&n.admin(p, Some("audit"), &["report", "compliance", "--month", month, "--format", "json"])));
+    let all = json(ok(&n.admin(p, Some("audit"), &["--json", "compliance"])));
+    assert_eq!(v["month"], month);
+    assert_eq!(v["by_region_and_kind"], all["by_region_and_kind"], "one month holds every record");
+    assert_eq!(v["totals"]["records"], 2);
+    // CSV and HTML into files (no .partial left), the same figures.
+    let o = ok(&n.admin(
+        p,
+        Some("audit"),
+        &["report", "compliance", "--month", month, "--format", "csv", "--out", "r.csv"],
+    ))
+    .clone();
+    assert!(stderr(&o).contains("wrote"), "{}", stderr(&o));
+    let csv = std::fs::read_to_string(p.join("r.csv")).unwrap();
+    assert!(csv.starts_with("section,month,region,kind,records,timely,timeliness"), "{csv}");
+    assert!(csv.contains(&format!("region_kind,{month},xinyang,administrative_penalty,2,2,1.0")), "{csv}");
+    assert!(!p.join("r.csv.partial").exists());
+    ok(&n.admin(p, Some("audit"), &["report", "compliance", "--month", month, "--out", "r.html"]));
+    let html = std::fs::read_to_string(p.join("r.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("@media print") && html.contains("100.0%"), "{html}");
+    // A bad month is a usage error before any request; a query token gets the node's 403.
+    assert_eq!(code(&n.admin(p, Some("audit"), &["report", "compliance", "--month", "2026-13"])), 2);
+    assert_eq!(code(&n.admin(p, Some("query"), &["report", "compliance", "--month", month])), 3);
+}

@@ -83,6 +83,16 @@ pub struct App {
     pub limiter: Arc<ratelimit::RateLimiter>,
     /// Slots of batch requests (`api.max_concurrent_batches`).
     pub batches: Arc<Semaphore>,
+    /// What serves `/console/` (set by the assembly; None: not served).
+    pub console: Option<Arc<dyn Console>>,
+}
+
+/// A server of the `/console/` pages on the listeners of this API (implemented in
+/// `crate::console`, which sits above this module and calls it through [`call`]).
+pub trait Console: Send + Sync {
+    /// Answers one request under `/console`.
+    fn handle(&self, app: App, listener: Listener, req: Request<Incoming>)
+        -> futures::future::BoxFuture<'static, Resp>;
 }
 
 impl App {
@@ -90,7 +100,7 @@ impl App {
     pub fn new(ingest: Ingest, cfg: ApiConfig) -> App {
         let limiter = Arc::new(ratelimit::RateLimiter::new(cfg.rate_per_token, cfg.burst_per_token));
         let batches = Arc::new(Semaphore::new(cfg.max_concurrent_batches.max(1)));
-        App { ingest, cfg: Arc::new(cfg), limiter, batches }
+        App { ingest, cfg: Arc::new(cfg), limiter, batches, console: None }
     }
     /// Shared state.
     pub fn state(&self) -> &Arc<State> {
@@ -267,6 +277,23 @@ async fn route(
     req: Request<Incoming>,
 ) -> (Result<Resp, ApiError>, Option<&'static str>, Option<String>) {
     let path = req.uri().path().to_string();
+    if path == "/console" || path.starts_with("/console/") {
+        if let Some(console) = app.console.clone() {
+            if conn.reserve {
+                let e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "busy",
+                    "every connection slot is taken; this reserved one serves only /v1/health and admin API requests",
+                );
+                return (Err(e), Some("/console"), None);
+            }
+            let limit = Duration::from_secs(app.cfg.handler_timeout_secs);
+            let metrics = app.state().metrics.clone();
+            conn.activity.begin();
+            let page = console.handle(app, listener, req);
+            return (guarded(page.map(Ok), limit, "/console", &metrics).await, Some("/console"), None);
+        }
+    }
     let (r, params) = match routes::find(req.method(), &path) {
         Ok(found) => found,
         Err(allow) if allow.is_empty() => return (Err(ApiError::not_found("no_route", "no such route")), None, None),
@@ -334,6 +361,65 @@ async fn route(
     conn.activity.begin();
     let result = guarded(dispatch::dispatch(r.id, ctx), limit, r.path, &metrics).await;
     (result, Some(r.path), token_id)
+}
+
+/// Calls a route as a request with `Authorization: Bearer <token>` on `listener` would: the same
+/// route table, listener rule, scope check, rate limit and handler (the console renders what
+/// this answers). `uri` is a path with an optional `?query`; `body` is sent as JSON.
+///
+/// # Errors
+/// The [`ApiError`] the HTTP request would have got.
+pub async fn call(
+    app: &App,
+    listener: Listener,
+    token: &str,
+    method: Method,
+    uri: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<Resp, ApiError> {
+    let (path, q) = uri.split_once('?').map_or((uri, None), |(p, q)| (p, Some(q)));
+    let (r, params) = match routes::find(&method, path) {
+        Ok(found) => found,
+        Err(allow) if allow.is_empty() => return Err(ApiError::not_found("no_route", "no such route")),
+        Err(allow) => return Err(ApiError::method_not_allowed(&allow)),
+    };
+    let params = decode_params(r.path, params)?;
+    let admin_route = r.path.starts_with("/v1/admin") || r.id == RouteId::Metrics;
+    let allowed = match listener {
+        Listener::Admin => admin_route || r.id == RouteId::Health,
+        Listener::Public => r.id != RouteId::Metrics && (!admin_route || app.cfg.admin_routes),
+    };
+    let principal = match tokens::authenticate(app.state(), Some(&format!("Bearer {token}")), r.need) {
+        Ok(p) => p,
+        Err(AuthError::Unauthenticated) => return Err(ApiError::unauthorized()),
+        Err(AuthError::Forbidden) => return Err(ApiError::forbidden(r.need.describe())),
+    };
+    if !allowed {
+        return Err(ApiError::not_found("no_route", "not served on this listener"));
+    }
+    if let Some(p) = &principal {
+        if !app.limiter.allow(&p.token_id) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests for this token",
+            ));
+        }
+    }
+    let body = body.map(|b| Bytes::from(serde_json::to_vec(b).expect("JSON values serialize"))).unwrap_or_default();
+    if body.len() > app.cfg.max_body_bytes {
+        return Err(ApiError::too_large(app.cfg.max_body_bytes));
+    }
+    let ctx = Ctx {
+        app: app.clone(),
+        principal,
+        params,
+        query: parse_query(q),
+        content_type: "application/json".into(),
+        headers: hyper::HeaderMap::new(),
+        body,
+    };
+    dispatch::dispatch(r.id, ctx).await
 }
 
 /// Runs a handler within `limit`; a panic inside it becomes a logged, counted 500.

@@ -115,6 +115,16 @@ pub async fn run(
         println!("  {:<10} api http://{}  p2p {}", c.region.as_str(), c.api, c.p2p);
     }
     println!("  manifest (tokens, pids): {}", dir.join("demo.json").display());
+    println!("  web console (log in with the token shown; audit sees every page but Admin, admin sees Admin):");
+    for c in &list {
+        println!(
+            "  {:<10} console http://{}/console/  audit token {}",
+            c.region.as_str(),
+            c.api,
+            c.access.tokens.audit
+        );
+        println!("  {:<10}         admin token {}", "", c.access.tokens.admin);
+    }
     println!("  restart a city: credfed-node run --config {}", list[0].config.display());
     println!("Ctrl-C stops the federation.");
     tokio::select! {

@@ -12,7 +12,7 @@
 //! | state | [`state`] | shared [`state::State`]; what is derived from stored objects (status, classification, receipts, evidence, recovery marker); tokens |
 //! | ingest | [`ingest`] | decode → verify → authorize → domain rules → sequence → commit → audit leaves, one writer thread |
 //! | audit | [`audit`] | checkpoints (C2SP signed note), RFC 9162 proofs, bundles |
-//! | drivers | [`api`], [`fed`] | HTTP API (hyper); federation (gossip, anti-entropy, witnessing, recovery) |
+//! | drivers | [`api`], [`console`], [`fed`] | HTTP API (hyper); the web console under `/console/` (over the API's handlers); federation (gossip, anti-entropy, witnessing, recovery) |
 //! | assembly | [`node`], [`init`], [`setup`], [`demo`], [`rebuild`] | a running node; a new region; a local federation; a rebuilt store |
 //!
 //! A module imports only from its own layer or below; `node/tests/layering.rs` fails on a
@@ -34,6 +34,7 @@ pub mod ingest;
 pub mod audit;
 // drivers
 pub mod api;
+pub mod console;
 pub mod fed;
 // assembly: a running node, a new region, a local federation, a rebuilt store
 pub mod demo;

@@ -149,7 +149,8 @@ pub async fn start_with_clock(cfg: NodeConfig, clock: Clock) -> Result<RunningNo
     let api_l = bind(cfg.api.listen).await?;
     let api_addr = api_l.local_addr().map_err(|source| StartError::Bind { addr: cfg.api.listen, source })?;
     let mut servers = Vec::new();
-    let app = api::App::new(ingest.clone(), cfg.api.clone());
+    let mut app = api::App::new(ingest.clone(), cfg.api.clone());
+    app.console = Some(std::sync::Arc::new(crate::console::ConsoleServer::new()));
     servers.push(tokio::spawn(api::serve(api_l, app.clone(), api::Listener::Public, stop_rx.clone())));
     let mut admin_addr = None;
     if let Some(a) = cfg.admin.listen {

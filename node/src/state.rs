@@ -10,6 +10,7 @@
 //! | [`build`] | a [`State`] from the config and the open store |
 //! | [`query`] | stored objects decoded; record status derived on read |
 //! | [`classify`] | an object's governing classification; which regions may receive its body |
+//! | [`compliance`] | compliance figures (及时率, 合规率, objections, receipts) per region and kind, per month |
 //! | [`receipts`] | per record: which regions applied the origin's actions, which are overdue |
 //! | [`evidence`] | equivocation proofs, witness state, split views |
 //! | [`recovery`] | recovery mode's marker, progress and the audit-log epoch / rollback record |
@@ -18,6 +19,7 @@
 
 pub mod build;
 pub mod classify;
+pub mod compliance;
 pub mod evidence;
 pub mod listing;
 pub mod local_state;

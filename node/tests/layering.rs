@@ -19,7 +19,7 @@ const LAYERS: &[&[&str]] = &[
     &["state"],
     &["ingest"],
     &["audit"],
-    &["api", "fed"],
+    &["api", "console", "fed"],
     &["demo", "init", "node", "rebuild", "setup"],
 ];
 

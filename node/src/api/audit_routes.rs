@@ -1,18 +1,14 @@
 //! Audit-scope routes: checkpoint, entries, proofs, export, feeds, compliance.
 
-use std::collections::BTreeMap;
-
-use credfed_protocol::objects::Body;
-use credfed_protocol::{Day, ObjectType, RegionId};
+use credfed_protocol::{Day, RegionId};
 use hyper::StatusCode;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::{blocking, json, text, Ctx, Resp};
 use crate::audit::{self, export};
+use crate::state::compliance;
 use crate::state::evidence::{equivocations, split_views};
-use crate::state::query;
-use credfed_protocol::status::Status;
 
 fn req<T: std::str::FromStr>(c: &Ctx, name: &str) -> Result<T, ApiError> {
     c.q(name)?.ok_or_else(|| {
@@ -102,86 +98,60 @@ pub async fn feed_range(c: Ctx) -> Result<Resp, ApiError> {
     Ok(json(StatusCode::OK, &json!({ "entries": v })))
 }
 
-/// `GET /v1/compliance` (DOMAIN R2.6): per origin region and record kind over every record this
-/// node holds — timeliness (及时率: published, i.e. signed into the federation, by the
-/// publication deadline of the rule table on the working-day calendar), rule compliance (合规率:
-/// records without data-quality warnings — USCC organisation-code or code-list warnings, a
-/// penalty or list entry served without its credit-repair notice, DOMAIN R1.4, R1.5, R3.16),
-/// repairs, open and overdue objections; and, for this region's own actions, receipts overdue.
+/// `GET /v1/compliance` (DOMAIN R2.6): the figures of [`compliance::compute`] over every record
+/// this node holds.
 pub async fn compliance(c: Ctx) -> Result<Resp, ApiError> {
     let st = c.app.state().clone();
     let today = Day::from_unix_china(st.now());
-    let (v, overdue_receipts, overdue_objections) = blocking(move || {
-        let mut per: BTreeMap<(String, String), [u64; 7]> = BTreeMap::new();
-        let mut receipts = Vec::new();
-        let mut objections = Vec::new();
-        for id in st.store.by_type(ObjectType::Record)? {
-            let Some(r) = query::record_state(&*st.store, &st.rules, &id, today)? else { continue };
-            let c = r.content();
-            let e = per.entry((r.origin().to_string(), c.kind.to_string())).or_default();
-            e[0] += 1;
-            let published = Day::from_unix_china(r.loaded.stored.meta.signed_at);
-            match st.rules.publication_deadline(c.kind, c.decided_on, &st.calendar) {
-                Some(d) if published > d.deadline => {}
-                _ => e[1] += 1,
-            }
-            let mut clean = true;
-            if let credfed_protocol::objects::Subject::Uscc(u) = &c.subject {
-                clean &= u.warnings().is_empty();
-            }
-            if matches!(c.kind, credfed_protocol::RecordKind::AdministrativePenalty | credfed_protocol::RecordKind::DishonestyList)
-                && c.repair_notice.is_none()
-            {
-                clean = false;
-            }
-            if clean {
-                e[5] += 1;
-            }
-            if r.acting.iter().any(|l| matches!(l.body, Body::Repair(_))) {
-                e[2] += 1;
-            }
-            if let Some(s) = &r.status {
-                e[3] += s.open_objections.len() as u64;
-                if s.status == Status::Active {
-                    e[4] += 1;
-                }
-                for o in &s.open_objections {
-                    let filed = r.acting.iter().find(|l| l.stored.id == *o).and_then(|l| match &l.body {
-                        Body::Objection(b) => Some(b.filed_on),
-                        _ => None,
-                    });
-                    if let Some(f) = filed {
-                        let dl = st.rules.objection_deadline(f, &st.calendar);
-                        if today > dl.resolve_by.deadline {
-                            e[6] += 1;
-                            objections.push(json!({ "record": id.to_hex(), "objection": o.to_hex(), "resolve_by": dl.resolve_by.deadline }));
-                        }
-                    }
-                }
-            }
-            if r.origin() == &st.region && !r.acting.is_empty() {
-                let (view, n) = crate::state::receipts::view(&st, &r, today)?;
-                if n > 0 {
-                    receipts.push(json!({ "record": id.to_hex(), "overdue": n, "actions": view }));
-                }
-            }
-        }
-        st.metrics.receipts_overdue.set(receipts.iter().map(|r| r["overdue"].as_u64().unwrap_or(0) as i64).sum());
-        let ratio = |a: u64, b: u64| if b > 0 { a as f64 / b as f64 } else { 1.0 };
-        let rows = per
-            .into_iter()
-            .map(|((region, kind), n)| {
-                json!({ "region": region, "kind": kind, "records": n[0], "timely": n[1],
-                        "timeliness": ratio(n[1], n[0]), "compliant": n[5], "rule_compliance": ratio(n[5], n[0]),
-                        "repaired": n[2], "objections_open": n[3], "objections_overdue": n[6], "active": n[4] })
-            })
-            .collect::<Vec<_>>();
-        Ok((rows, receipts, objections))
-    })
-    .await?;
+    let f = blocking(move || Ok(compliance::compute(&st, today, None)?)).await?;
     Ok(json(
         StatusCode::OK,
-        &json!({ "as_of": today, "by_region_and_kind": v, "receipts_overdue": overdue_receipts,
-                 "objections_overdue": overdue_objections }),
+        &json!({ "as_of": f.as_of, "by_region_and_kind": f.rows_json(), "receipts_overdue": f.receipts_overdue,
+                 "objections_overdue": f.objections_overdue }),
     ))
+}
+
+/// The monthly report's JSON (`GET /v1/reports/compliance`, `credfed-admin report compliance`):
+/// the figures of `GET /v1/compliance` over the records decided in the month, totals per region,
+/// and the late items.
+pub fn report_json(region: &str, f: &compliance::Compliance) -> Value {
+    let counts = |n: &compliance::Counts| {
+        json!({ "records": n.records, "timely": n.timely, "timeliness": compliance::ratio(n.timely, n.records),
+                "compliant": n.compliant, "rule_compliance": compliance::ratio(n.compliant, n.records),
+                "repaired": n.repaired, "objections_open": n.objections_open,
+                "objections_overdue": n.objections_overdue, "active": n.active })
+    };
+    let regions: Vec<Value> = f
+        .by_region()
+        .iter()
+        .map(|(r, n)| {
+            let mut v = counts(n);
+            v["region"] = json!(r);
+            v
+        })
+        .collect();
+    json!({ "report": "compliance", "region": region, "month": f.month, "as_of": f.as_of,
+            "totals": counts(&f.total()), "by_region": regions, "by_region_and_kind": f.rows_json(),
+            "late_items": f.late, "late_total": f.late_total, "late_items_max": compliance::MAX_LATE_ITEMS,
+            "objections_overdue": f.objections_overdue, "receipts_overdue": f.receipts_overdue })
+}
+
+/// `GET /v1/reports/compliance?month=YYYY-MM`: the monthly report ([`report_json`]).
+pub async fn compliance_report(c: Ctx) -> Result<Resp, ApiError> {
+    let month = month_param(&c)?;
+    let st = c.app.state().clone();
+    let today = Day::from_unix_china(st.now());
+    let region = st.region.to_string();
+    let f = blocking(move || Ok(compliance::compute(&st, today, Some(month))?)).await?;
+    Ok(json(StatusCode::OK, &report_json(&region, &f)))
+}
+
+/// The required `month=YYYY-MM` query parameter.
+///
+/// # Errors
+/// 400 `missing_query` / `invalid_query` naming `month`.
+pub fn month_param(c: &Ctx) -> Result<compliance::Month, ApiError> {
+    let raw: String = req(c, "month")?;
+    raw.parse()
+        .map_err(|e: compliance::MonthParseError| ApiError::bad_request("invalid_query", e.to_string()).field("month"))
 }

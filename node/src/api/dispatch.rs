@@ -39,6 +39,7 @@ pub async fn dispatch(id: RouteId, c: Ctx) -> Result<Resp, ApiError> {
         Feeds => audit_routes::feeds(c).await,
         FeedRange => audit_routes::feed_range(c).await,
         Compliance => audit_routes::compliance(c).await,
+        ComplianceReport => audit_routes::compliance_report(c).await,
         Metrics => Ok(text(hyper::StatusCode::OK, c.app.state().metrics.render(), "text/plain; version=0.0.4")),
         Peers => admin::peers(c).await,
         PeerBan => admin::peer_ban(c).await,

@@ -253,6 +253,55 @@ fn record_view() -> Value {
     })
 }
 
+fn compliance_report() -> Value {
+    let num = || json!({ "type": "integer", "minimum": 0 });
+    let rate = || json!({ "type": "number", "minimum": 0, "maximum": 1 });
+    let counts = |extra: &[(&str, Value)]| {
+        let mut req = vec![
+            ("records", num()),
+            ("timely", num()),
+            ("timeliness", rate()),
+            ("compliant", num()),
+            ("rule_compliance", rate()),
+            ("repaired", num()),
+            ("objections_open", num()),
+            ("objections_overdue", num()),
+            ("active", num()),
+        ];
+        req.extend(extra.iter().cloned());
+        object(&req, &[])
+    };
+    let late = object(
+        &[
+            ("record", object_id()),
+            ("region", region()),
+            ("kind", names(RecordKind::ALL)),
+            ("decision_no", string()),
+            ("decided_on", date()),
+            ("deadline", date()),
+            ("published", date()),
+        ],
+        &[],
+    );
+    object(
+        &[
+            ("report", json!({ "type": "string", "enum": ["compliance"] })),
+            ("region", region()),
+            ("month", json!({ "type": "string", "example": "2026-11" })),
+            ("as_of", date()),
+            ("totals", counts(&[])),
+            ("by_region", array(counts(&[("region", region())]))),
+            ("by_region_and_kind", array(counts(&[("region", region()), ("kind", names(RecordKind::ALL))]))),
+            ("late_items", array(late)),
+            ("late_total", num()),
+            ("late_items_max", num()),
+            ("objections_overdue", array(json!({ "type": "object" }))),
+            ("receipts_overdue", array(json!({ "type": "object" }))),
+        ],
+        &[],
+    )
+}
+
 fn record_draft() -> Value {
     object(
         &[
@@ -292,6 +341,7 @@ fn schemas() -> Map<String, Value> {
         ("RecordDraft", record_draft()),
         ("NationalDraft", national_draft()),
         ("RecordView", record_view()),
+        ("ComplianceReport", compliance_report()),
         ("RepairDraft", object(&[("repaired_on", date()), ("basis", string())], &[])),
         ("WithdrawalDraft", object(&[("withdrawn_on", date()), ("reason", string())], &[])),
         ("CorrectionDraft", object(&[("corrected_on", date()), ("reason", string()), ("record", draft)], &[])),
@@ -384,9 +434,17 @@ fn params(path: &str, id: RouteId) -> Vec<Value> {
         RouteId::Changes => &["after", "limit", "wait", "kind", "origin", "subject"],
         RouteId::ListRecords => &LIST_PARAMS[1..],
         RouteId::ExportRecords => &LIST_PARAMS,
+        RouteId::ComplianceReport => &["month"],
         _ => &[],
     };
-    out.extend(q.iter().map(|n| json!({ "name": n, "in": "query", "required": matches!(*n, "scheme" | "index" | "size"), "schema": { "type": "string" } })));
+    out.extend(q.iter().map(|n| {
+        let schema = if *n == "month" {
+            json!({ "type": "string", "pattern": "^20[0-9]{2}-(0[1-9]|1[0-2])$", "example": "2026-11" })
+        } else {
+            json!({ "type": "string" })
+        };
+        json!({ "name": n, "in": "query", "required": matches!(*n, "scheme" | "index" | "size" | "month"), "schema": schema })
+    }));
     out
 }
 
@@ -441,6 +499,15 @@ pub fn document() -> Value {
             op["responses"]["200"]["headers"] = json!({
                 "X-Credfed-Next-Cursor": { "description": "cursor of the next page, when there may be one", "schema": { "type": "string" } }
             });
+        }
+        if r.id == RouteId::ComplianceReport {
+            op["description"] = json!("Records decided in the month (decision date, China time). Figures as in \
+                GET /v1/compliance (timeliness 及时率, rule compliance 合规率, repairs, objections) per region and kind, \
+                totals per region and overall, late items (published after their publication deadline; at most \
+                late_items_max listed, late_total counts all), overdue objections and receipts. A missing or \
+                malformed month is 400 with field month.");
+            op["responses"]["200"]["content"] =
+                json!({ "application/json": { "schema": { "$ref": "#/components/schemas/ComplianceReport" } } });
         }
         if r.id == RouteId::GetRecord {
             op["responses"]["200"]["content"] =

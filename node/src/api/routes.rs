@@ -37,6 +37,7 @@ pub enum RouteId {
     Feeds,
     FeedRange,
     Compliance,
+    ComplianceReport,
     Metrics,
     Peers,
     PeerBan,
@@ -181,6 +182,13 @@ pub static ROUTES: &[Route] = &[
     r!(GET, "/v1/feeds", Audit, Feeds, "Feed heads per origin and equivocation proofs"),
     r!(GET, "/v1/feeds/{origin}", Audit, FeedRange, "Signed feed entries ?from=&to= of one origin"),
     r!(GET, "/v1/compliance", Audit, Compliance, "Timeliness and rule compliance per region and category"),
+    r!(
+        GET,
+        "/v1/reports/compliance",
+        Audit,
+        ComplianceReport,
+        "Monthly compliance report ?month=YYYY-MM: the /v1/compliance figures over the records decided in the month, totals, late items"
+    ),
     r!(GET, "/metrics", Nothing, Metrics, "Prometheus metrics (admin listener only)"),
     r!(GET, "/v1/admin/peers", Admin, Peers, "Connected peers"),
     r!(POST, "/v1/admin/peers/{peer}/ban", Admin, PeerBan, "Disconnect and ban a peer (until restart)"),
