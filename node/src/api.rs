@@ -270,6 +270,70 @@ async fn read_body(cfg: &ApiConfig, kind: BodyKind, req: Request<Incoming>) -> R
     }
 }
 
+/// A request that may go to its handler.
+struct Admitted {
+    route: &'static routes::Route,
+    params: Vec<String>,
+    principal: Option<tokens::Principal>,
+}
+
+/// A refusal before the handler, with the route path and token id for the access log.
+type Refused = Box<(ApiError, Option<&'static str>, Option<String>)>;
+
+/// What every request passes before its handler, over HTTP ([`route`]) or through [`call`]:
+/// the route table, path parameters, the listener rule, the token's scope, the reserved slots
+/// (`reserve`: the connection holds one; only health and admin requests are served there) and
+/// the token's rate limit.
+fn admit(
+    app: &App,
+    listener: Listener,
+    reserve: bool,
+    method: &Method,
+    path: &str,
+    auth: Option<&str>,
+) -> Result<Admitted, Refused> {
+    let (r, params) = match routes::find(method, path) {
+        Ok(found) => found,
+        Err(allow) if allow.is_empty() => {
+            return Err(Box::new((ApiError::not_found("no_route", "no such route"), None, None)))
+        }
+        Err(allow) => return Err(Box::new((ApiError::method_not_allowed(&allow), None, None))),
+    };
+    let params = decode_params(r.path, params).map_err(|e| Box::new((e, Some(r.path), None)))?;
+    let admin_route = r.path.starts_with("/v1/admin") || r.id == RouteId::Metrics;
+    let allowed = match listener {
+        Listener::Admin => admin_route || r.id == RouteId::Health,
+        Listener::Public => r.id != RouteId::Metrics && (!admin_route || app.cfg.admin_routes),
+    };
+    if !allowed {
+        return Err(Box::new((ApiError::not_found("no_route", "not served on this listener"), Some(r.path), None)));
+    }
+    let principal = match tokens::authenticate(app.state(), auth, r.need) {
+        Ok(p) => p,
+        Err(AuthError::Unauthenticated) => return Err(Box::new((ApiError::unauthorized(), Some(r.path), None))),
+        Err(AuthError::Forbidden) => {
+            return Err(Box::new((ApiError::forbidden(r.need.describe()), Some(r.path), None)))
+        }
+    };
+    let token_id = principal.as_ref().map(|p| p.token_id.clone());
+    let admin = principal.as_ref().is_some_and(|p| p.scope == tokens::Scope::Admin);
+    if reserve && r.id != RouteId::Health && !admin {
+        let e = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "busy",
+            "every connection slot is taken; this reserved one serves only /v1/health and admin requests",
+        );
+        return Err(Box::new((e, Some(r.path), token_id)));
+    }
+    if let Some(t) = &token_id {
+        if !app.limiter.allow(t) {
+            let e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this token");
+            return Err(Box::new((e, Some(r.path), token_id)));
+        }
+    }
+    Ok(Admitted { route: r, params, principal })
+}
+
 async fn route(
     app: App,
     listener: Listener,
@@ -294,45 +358,16 @@ async fn route(
             return (guarded(page.map(Ok), limit, "/console", &metrics).await, Some("/console"), None);
         }
     }
-    let (r, params) = match routes::find(req.method(), &path) {
-        Ok(found) => found,
-        Err(allow) if allow.is_empty() => return (Err(ApiError::not_found("no_route", "no such route")), None, None),
-        Err(allow) => return (Err(ApiError::method_not_allowed(&allow)), None, None),
-    };
-    let params = match decode_params(r.path, params) {
-        Ok(p) => p,
-        Err(e) => return (Err(e), Some(r.path), None),
-    };
-    let admin_route = r.path.starts_with("/v1/admin") || r.id == RouteId::Metrics;
-    let allowed = match listener {
-        Listener::Admin => admin_route || r.id == RouteId::Health,
-        Listener::Public => r.id != RouteId::Metrics && (!admin_route || app.cfg.admin_routes),
-    };
-    if !allowed {
-        return (Err(ApiError::not_found("no_route", "not served on this listener")), Some(r.path), None);
-    }
     let auth = req.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let principal = match tokens::authenticate(app.state(), auth, r.need) {
-        Ok(p) => p,
-        Err(AuthError::Unauthenticated) => return (Err(ApiError::unauthorized()), Some(r.path), None),
-        Err(AuthError::Forbidden) => return (Err(ApiError::forbidden(r.need.describe())), Some(r.path), None),
+    let Admitted { route: r, params, principal } = match admit(&app, listener, conn.reserve, req.method(), &path, auth)
+    {
+        Ok(a) => a,
+        Err(refused) => {
+            let (e, path, token) = *refused;
+            return (Err(e), path, token);
+        }
     };
     let token_id = principal.as_ref().map(|p| p.token_id.clone());
-    let admin = principal.as_ref().is_some_and(|p| p.scope == tokens::Scope::Admin);
-    if conn.reserve && r.id != RouteId::Health && !admin {
-        let e = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "busy",
-            "every connection slot is taken; this reserved one serves only /v1/health and admin requests",
-        );
-        return (Err(e), Some(r.path), token_id);
-    }
-    if let Some(t) = &token_id {
-        if !app.limiter.allow(t) {
-            let e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many requests for this token");
-            return (Err(e), Some(r.path), token_id);
-        }
-    }
     let query = parse_query(req.uri().query());
     let content_type = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let headers = req.headers().clone();
@@ -378,34 +413,9 @@ pub async fn call(
     body: Option<&serde_json::Value>,
 ) -> Result<Resp, ApiError> {
     let (path, q) = uri.split_once('?').map_or((uri, None), |(p, q)| (p, Some(q)));
-    let (r, params) = match routes::find(&method, path) {
-        Ok(found) => found,
-        Err(allow) if allow.is_empty() => return Err(ApiError::not_found("no_route", "no such route")),
-        Err(allow) => return Err(ApiError::method_not_allowed(&allow)),
-    };
-    let params = decode_params(r.path, params)?;
-    let admin_route = r.path.starts_with("/v1/admin") || r.id == RouteId::Metrics;
-    let allowed = match listener {
-        Listener::Admin => admin_route || r.id == RouteId::Health,
-        Listener::Public => r.id != RouteId::Metrics && (!admin_route || app.cfg.admin_routes),
-    };
-    let principal = match tokens::authenticate(app.state(), Some(&format!("Bearer {token}")), r.need) {
-        Ok(p) => p,
-        Err(AuthError::Unauthenticated) => return Err(ApiError::unauthorized()),
-        Err(AuthError::Forbidden) => return Err(ApiError::forbidden(r.need.describe())),
-    };
-    if !allowed {
-        return Err(ApiError::not_found("no_route", "not served on this listener"));
-    }
-    if let Some(p) = &principal {
-        if !app.limiter.allow(&p.token_id) {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many requests for this token",
-            ));
-        }
-    }
+    let auth = format!("Bearer {token}");
+    let Admitted { route: r, params, principal } =
+        admit(app, listener, false, &method, path, Some(&auth)).map_err(|refused| refused.0)?;
     let body = body.map(|b| Bytes::from(serde_json::to_vec(b).expect("JSON values serialize"))).unwrap_or_default();
     if body.len() > app.cfg.max_body_bytes {
         return Err(ApiError::too_large(app.cfg.max_body_bytes));
