@@ -104,34 +104,30 @@ pub async fn compliance(c: Ctx) -> Result<Resp, ApiError> {
     let st = c.app.state().clone();
     let today = Day::from_unix_china(st.now());
     let f = blocking(move || Ok(compliance::compute(&st, today, None)?)).await?;
-    Ok(json(
-        StatusCode::OK,
-        &json!({ "as_of": f.as_of, "by_region_and_kind": f.rows_json(), "receipts_overdue": f.receipts_overdue,
-                 "objections_overdue": f.objections_overdue }),
-    ))
+    Ok(json(StatusCode::OK, &compliance_json(&f)))
+}
+
+/// `GET /v1/compliance`'s answer for figures over every record.
+pub fn compliance_json(f: &compliance::Compliance) -> Value {
+    json!({ "as_of": f.as_of, "by_region_and_kind": f.rows_json(), "receipts_overdue": f.receipts_overdue,
+            "objections_overdue": f.objections_overdue })
 }
 
 /// The monthly report's JSON (`GET /v1/reports/compliance`, `credfed-admin report compliance`):
 /// the figures of `GET /v1/compliance` over the records decided in the month, totals per region,
 /// and the late items.
 pub fn report_json(region: &str, f: &compliance::Compliance) -> Value {
-    let counts = |n: &compliance::Counts| {
-        json!({ "records": n.records, "timely": n.timely, "timeliness": compliance::ratio(n.timely, n.records),
-                "compliant": n.compliant, "rule_compliance": compliance::ratio(n.compliant, n.records),
-                "repaired": n.repaired, "objections_open": n.objections_open,
-                "objections_overdue": n.objections_overdue, "active": n.active })
-    };
     let regions: Vec<Value> = f
         .by_region()
         .iter()
         .map(|(r, n)| {
-            let mut v = counts(n);
+            let mut v = n.to_json();
             v["region"] = json!(r);
             v
         })
         .collect();
     json!({ "report": "compliance", "region": region, "month": f.month, "as_of": f.as_of,
-            "totals": counts(&f.total()), "by_region": regions, "by_region_and_kind": f.rows_json(),
+            "totals": f.total().to_json(), "by_region": regions, "by_region_and_kind": f.rows_json(),
             "late_items": f.late, "late_total": f.late_total, "late_items_max": compliance::MAX_LATE_ITEMS,
             "objections_overdue": f.objections_overdue, "receipts_overdue": f.receipts_overdue })
 }
@@ -152,6 +148,14 @@ pub async fn compliance_report(c: Ctx) -> Result<Resp, ApiError> {
 /// 400 `missing_query` / `invalid_query` naming `month`.
 pub fn month_param(c: &Ctx) -> Result<compliance::Month, ApiError> {
     let raw: String = req(c, "month")?;
+    parse_month(&raw)
+}
+
+/// A `month=YYYY-MM` value.
+///
+/// # Errors
+/// 400 `invalid_query` naming `month`.
+pub fn parse_month(raw: &str) -> Result<compliance::Month, ApiError> {
     raw.parse()
         .map_err(|e: compliance::MonthParseError| ApiError::bad_request("invalid_query", e.to_string()).field("month"))
 }

@@ -495,17 +495,17 @@ async fn work(p: &Page) -> Result<Resp, ApiError> {
 // ---------------------------------------------------------------------------------- compliance
 
 async fn compliance_page(p: &Page, r: &Req) -> Result<Resp, ApiError> {
-    let now = p.get("/v1/compliance").await?; // audit scope, as the API
+    p.require(Need::Audit)?; // the scope of GET /v1/compliance
     let day = today(p);
     let month = match r.q("month") {
-        Some(m) => {
-            m.parse::<Month>().map_err(|e| ApiError::bad_request("invalid_query", e.to_string()).field("month"))?
-        }
+        Some(m) => crate::api::audit_routes::parse_month(m)?,
         None => Month::of(day),
     };
     let rep = p.get(&format!("/v1/reports/compliance?month={month}")).await?;
     let st = p.app.state().clone();
-    let trend = blocking(move || Ok(compliance::trend(&st, day, 12)?)).await?;
+    // One pass over the records gives GET /v1/compliance's figures and the trend.
+    let all = blocking(move || Ok(compliance::compute(&st, day, None)?)).await?;
+    let (now, trend) = (crate::api::audit_routes::compliance_json(&all), all.trend(12));
     let months: Vec<String> = Month::of(day).last(12).iter().map(|m| m.to_string()).collect();
     let body = html! {
         form.filters method="get" action="/console/compliance" {

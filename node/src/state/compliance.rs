@@ -8,7 +8,7 @@
 //! for this region's own actions, receipts overdue.
 //!
 //! [`assess`] judges one record; [`compute`] sums it over the records chosen by a
-//! [`Month`] (or all of them); [`trend`] sums it per decision month in one pass.
+//! [`Month`] (or all of them), per region and kind and per decision month.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -168,13 +168,32 @@ pub struct Counts {
 
 impl Counts {
     fn add(&mut self, a: &Assessment) {
-        self.records += 1;
-        self.timely += a.timely as u64;
-        self.repaired += a.repaired as u64;
-        self.objections_open += a.objections_open;
-        self.active += a.active as u64;
-        self.compliant += a.clean as u64;
-        self.objections_overdue += a.objections_overdue.len() as u64;
+        self.absorb(&Counts {
+            records: 1,
+            timely: a.timely as u64,
+            repaired: a.repaired as u64,
+            objections_open: a.objections_open,
+            active: a.active as u64,
+            compliant: a.clean as u64,
+            objections_overdue: a.objections_overdue.len() as u64,
+        });
+    }
+    /// Adds another set of counts to these.
+    pub fn absorb(&mut self, n: &Counts) {
+        self.records += n.records;
+        self.timely += n.timely;
+        self.repaired += n.repaired;
+        self.objections_open += n.objections_open;
+        self.active += n.active;
+        self.compliant += n.compliant;
+        self.objections_overdue += n.objections_overdue;
+    }
+    /// The counts with their rates, as every compliance answer shows them.
+    pub fn to_json(&self) -> Value {
+        json!({ "records": self.records, "timely": self.timely, "timeliness": ratio(self.timely, self.records),
+                "compliant": self.compliant, "rule_compliance": ratio(self.compliant, self.records),
+                "repaired": self.repaired, "objections_open": self.objections_open,
+                "objections_overdue": self.objections_overdue, "active": self.active })
     }
 }
 
@@ -226,6 +245,8 @@ pub struct Compliance {
     pub late: Vec<LateItem>,
     /// Records published late in all (may exceed `late.len()`).
     pub late_total: u64,
+    /// Counts per decision month of the records counted.
+    pub by_month: BTreeMap<Month, Counts>,
 }
 
 impl Compliance {
@@ -234,40 +255,33 @@ impl Compliance {
         self.rows
             .iter()
             .map(|((region, kind), n)| {
-                json!({ "region": region, "kind": kind, "records": n.records, "timely": n.timely,
-                        "timeliness": ratio(n.timely, n.records), "compliant": n.compliant,
-                        "rule_compliance": ratio(n.compliant, n.records), "repaired": n.repaired,
-                        "objections_open": n.objections_open, "objections_overdue": n.objections_overdue,
-                        "active": n.active })
+                let mut v = n.to_json();
+                v["region"] = json!(region);
+                v["kind"] = json!(kind);
+                v
             })
             .collect()
     }
     /// Totals over every row.
     pub fn total(&self) -> Counts {
         let mut t = Counts::default();
-        for n in self.rows.values() {
-            t.records += n.records;
-            t.timely += n.timely;
-            t.repaired += n.repaired;
-            t.objections_open += n.objections_open;
-            t.active += n.active;
-            t.compliant += n.compliant;
-            t.objections_overdue += n.objections_overdue;
-        }
+        self.rows.values().for_each(|n| t.absorb(n));
         t
+    }
+    /// Counts per decision month for the `months` months ending with `as_of`'s (oldest first;
+    /// months without records count zero).
+    pub fn trend(&self, months: usize) -> Vec<(Month, Counts)> {
+        Month::of(self.as_of)
+            .last(months)
+            .into_iter()
+            .map(|m| (m, self.by_month.get(&m).cloned().unwrap_or_default()))
+            .collect()
     }
     /// Totals per region.
     pub fn by_region(&self) -> BTreeMap<String, Counts> {
         let mut m: BTreeMap<String, Counts> = BTreeMap::new();
         for ((region, _), n) in &self.rows {
-            let t = m.entry(region.clone()).or_default();
-            t.records += n.records;
-            t.timely += n.timely;
-            t.repaired += n.repaired;
-            t.objections_open += n.objections_open;
-            t.active += n.active;
-            t.compliant += n.compliant;
-            t.objections_overdue += n.objections_overdue;
+            m.entry(region.clone()).or_default().absorb(n);
         }
         m
     }
@@ -287,6 +301,7 @@ pub fn compute(st: &State, today: Day, month: Option<Month>) -> Result<Complianc
         objections_overdue: Vec::new(),
         late: Vec::new(),
         late_total: 0,
+        by_month: BTreeMap::new(),
     };
     for id in st.store.by_type(ObjectType::Record)? {
         let Some(r) = query::record_state(&*st.store, &st.rules, &id, today)? else { continue };
@@ -296,6 +311,7 @@ pub fn compute(st: &State, today: Day, month: Option<Month>) -> Result<Complianc
         }
         let a = assess(st, &r, today);
         out.rows.entry((r.origin().to_string(), c.kind.to_string())).or_default().add(&a);
+        out.by_month.entry(Month::of(c.decided_on)).or_default().add(&a);
         for (o, dl) in &a.objections_overdue {
             out.objections_overdue.push(json!({ "record": id.to_hex(), "objection": o.to_hex(), "resolve_by": dl }));
         }
@@ -326,23 +342,6 @@ pub fn compute(st: &State, today: Day, month: Option<Month>) -> Result<Complianc
             .set(out.receipts_overdue.iter().map(|r| r["overdue"].as_u64().unwrap_or(0) as i64).sum());
     }
     Ok(out)
-}
-
-/// Counts per decision month for the `months` months ending with `today`'s (oldest first),
-/// in one pass over the records.
-///
-/// # Errors
-/// [`StoreError`].
-pub fn trend(st: &State, today: Day, months: usize) -> Result<Vec<(Month, Counts)>, StoreError> {
-    let range = Month::of(today).last(months);
-    let mut per: BTreeMap<Month, Counts> = range.iter().map(|m| (*m, Counts::default())).collect();
-    for id in st.store.by_type(ObjectType::Record)? {
-        let Some(r) = query::record_state(&*st.store, &st.rules, &id, today)? else { continue };
-        if let Some(n) = per.get_mut(&Month::of(r.content().decided_on)) {
-            n.add(&assess(st, &r, today));
-        }
-    }
-    Ok(per.into_iter().collect())
 }
 
 #[cfg(test)]
