@@ -454,16 +454,18 @@ async fn work(p: &Page) -> Result<Resp, ApiError> {
         }
     }
     pending.sort_by_key(|(_, a)| std::cmp::Reverse(a["overdue"].as_u64().unwrap_or(0)));
+    let cal = &p.app.state().calendar;
     let body = html! {
         h2 { "Objections (异议) — overdue first" }
         p.muted { "Resolve-by deadlines in working days on this node's calendar (DOMAIN). " (objections.len()) " open." }
         table.data.filterable {
             thead { tr { th { "resolve by" } th { "clock" } th { "record" } th { "origin" } th { "decision no." } th { "objection / filed" } } }
             tbody { @for (dl, rec, of) in &objections {
-                @let left = day.days_until(*dl);
-                tr class=[(left < 0).then_some("overdue")] {
+                @let overdue = day > *dl;
+                @let working = if overdue { cal.working_days_between(*dl, day) } else { cal.working_days_between(day, *dl) };
+                tr class=[overdue.then_some("overdue")] {
                     td { (dl.to_string()) }
-                    td { @if left < 0 { strong { "overdue " ((-left)) " day(s)" } } @else { (left) " day(s) left" } }
+                    td { @if overdue { strong { "overdue " (working.count) " working day(s)" } } @else { (working.count) " working day(s) left" } }
                     td { (record_link(&rec["id"])) }
                     td { (s(&rec["origin"])) }
                     td { (s(&rec["record"]["decision_no"])) }
