@@ -125,43 +125,6 @@ fn init_node(dir: &std::path::Path) -> NodeConfig {
 
 type C = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
 
-async fn post(client: &C, url: &str, token: &str, body: Vec<u8>) -> u16 {
-    let req = Request::post(url)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/cbor")
-        .body(Full::new(Bytes::from(body)))
-        .unwrap();
-    let r = client.request(req).await.unwrap();
-    let s = r.status().as_u16();
-    let _ = r.into_body().collect().await;
-    s
-}
-
-async fn http_ingest(envs: Vec<Vec<u8>>, clients: usize, cfg: NodeConfig, token: String) -> f64 {
-    let node = credfed_node::start(cfg).await.unwrap();
-    let url = format!("http://{}/v1/envelopes", node.api_addr());
-    let client: C = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(clients).build_http();
-    let n = envs.len();
-    let queue = Arc::new(std::sync::Mutex::new(envs));
-    let t = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (q, c, u, tok) = (queue.clone(), client.clone(), url.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let Some(e) = q.lock().unwrap().pop() else { break };
-                assert_eq!(post(&c, &u, &tok, e).await, 201);
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let rate = n as f64 / t.elapsed().as_secs_f64();
-    node.shutdown().await;
-    rate
-}
-
 /// One core's ed25519 rates on an envelope-sized message: (sign/s, strict verify/s,
 /// sign + verify/s).
 fn crypto_reference(key: &SecretKey, region: &RegionId) -> (f64, f64, f64) {
@@ -201,35 +164,40 @@ fn draft(n: u64) -> serde_json::Value {
     })
 }
 
-fn json_post(url: &str, token: &str, content_type: &str, body: Vec<u8>) -> Request<Full<Bytes>> {
-    Request::post(url)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", content_type)
-        .body(Full::new(Bytes::from(body)))
-        .unwrap()
-}
-
-/// `POST /v1/records` of `n` drafts from `clients` keep-alive clients: (records/s, p50 ms,
-/// p99 ms).
-async fn http_drafts(n: u64, clients: usize, cfg: NodeConfig, token: String) -> (f64, f64, f64) {
+/// Starts a node on `cfg` and posts every body to `route` from `clients` keep-alive clients,
+/// each answer checked by `check(status, body)`: (requests/s, latencies in ms, sorted).
+async fn post_all(
+    cfg: NodeConfig,
+    token: &str,
+    route: &str,
+    content_type: &'static str,
+    bodies: Vec<Vec<u8>>,
+    clients: usize,
+    check: fn(u16, &[u8]),
+) -> (f64, Vec<f64>) {
     let node = credfed_node::start(cfg).await.unwrap();
-    let url = format!("http://{}/v1/records", node.api_addr());
+    let url = format!("http://{}{route}", node.api_addr());
     let client: C = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(clients).build_http();
-    let bodies: Vec<Vec<u8>> = (0..n).map(|i| serde_json::to_vec(&draft(i)).unwrap()).collect();
+    let n = bodies.len();
     let queue = Arc::new(std::sync::Mutex::new(bodies));
     let t = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (q, c, u, tok) = (queue.clone(), client.clone(), url.clone(), token.clone());
+        let (q, c, u, tok) = (queue.clone(), client.clone(), url.clone(), token.to_owned());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             loop {
                 let Some(b) = q.lock().unwrap().pop() else { break };
+                let req = Request::post(&u)
+                    .header("authorization", format!("Bearer {tok}"))
+                    .header("content-type", content_type)
+                    .body(Full::new(Bytes::from(b)))
+                    .unwrap();
                 let t = Instant::now();
-                let r = c.request(json_post(&u, &tok, "application/json", b)).await.unwrap();
+                let r = c.request(req).await.unwrap();
                 let status = r.status().as_u16();
                 let body = r.into_body().collect().await.unwrap().to_bytes();
-                assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+                check(status, &body);
                 lat.push(t.elapsed().as_secs_f64() * 1000.0);
             }
             lat
@@ -242,44 +210,23 @@ async fn http_drafts(n: u64, clients: usize, cfg: NodeConfig, token: String) -> 
     let rate = n as f64 / t.elapsed().as_secs_f64();
     node.shutdown().await;
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
-    (rate, p(0.5), p(0.99))
+    (rate, lat)
 }
 
-/// `POST /v1/records/batch` of `n` drafts, 1000 a request (NDJSON), from `clients` clients:
-/// records/s.
-async fn http_batch(n: u64, clients: usize, cfg: NodeConfig, token: String) -> f64 {
-    let node = credfed_node::start(cfg).await.unwrap();
-    let url = format!("http://{}/v1/records/batch", node.api_addr());
-    let client: C = Client::builder(TokioExecutor::new()).build_http();
-    let batches: Vec<Vec<u8>> = (0..n)
-        .collect::<Vec<_>>()
-        .chunks(1000)
-        .map(|c| c.iter().flat_map(|i| [serde_json::to_vec(&draft(*i)).unwrap(), b"\n".to_vec()].concat()).collect())
-        .collect();
-    let queue = Arc::new(std::sync::Mutex::new(batches));
-    let t = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (q, c, u, tok) = (queue.clone(), client.clone(), url.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let Some(b) = q.lock().unwrap().pop() else { break };
-                let r = c.request(json_post(&u, &tok, "application/x-ndjson", b)).await.unwrap();
-                let status = r.status().as_u16();
-                let body = r.into_body().collect().await.unwrap().to_bytes();
-                assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
-                assert_eq!(v["summary"]["created"], 1000, "{v}");
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    let rate = n as f64 / t.elapsed().as_secs_f64();
-    node.shutdown().await;
-    rate
+fn created(status: u16, body: &[u8]) {
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(body));
+}
+
+/// A batch answer with every item created.
+fn batch_created(status: u16, body: &[u8]) {
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(body));
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(v["summary"]["created"], 1000, "{v}");
+}
+
+/// The `q` quantile of sorted values.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
 }
 
 fn fill(cfg: &NodeConfig, key: &SecretKey, total: u64) -> String {
@@ -392,7 +339,7 @@ async fn query_bench(dir: &std::path::Path, token: String, target: String, queri
         }
     }
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+    let p = |q: f64| quantile(&lat, q);
     println!(
         "query GET /v1/subjects/{{uscc}}/records (10 records): p50 {:.3} ms, p99 {:.3} ms over {} requests; node RSS {} MiB (peak {} MiB)",
         p(0.50),
@@ -431,7 +378,7 @@ async fn timed(client: &C, url: &str, token: &str, n: u64) -> (f64, f64, serde_j
         }
     }
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)];
+    let p = |q: f64| quantile(&lat, q);
     (p(0.50), p(0.99), last)
 }
 
@@ -504,7 +451,8 @@ fn main() {
         let envs: Vec<Vec<u8>> = (0..n).map(|i| record(&key, &region, &uscc(i), now())).collect();
         let ideal_rate = ideal(&envs, fsync);
         let token = std::fs::read_to_string(tmp.path().join("submit.token")).unwrap();
-        let http_rate = rt.block_on(http_ingest(envs, clients, cfg, token));
+        let (http_rate, _) =
+            rt.block_on(post_all(cfg, &token, "/v1/envelopes", "application/cbor", envs, clients, created));
         println!(
             "ingest (store.fsync={fsync}): ideal pipeline {ideal_rate:.0} rec/s (flush per record); HTTP {http_rate:.0} rec/s with {clients} clients, durable acks; ratio {:.2}",
             http_rate / ideal_rate
@@ -526,14 +474,26 @@ fn main() {
             (tmp, cfg, token)
         };
         let (_t1, cfg, token) = fresh();
-        let (rate, p50, p99) = rt.block_on(http_drafts(n, clients, cfg, token));
+        let drafts: Vec<Vec<u8>> = (0..n).map(|i| serde_json::to_vec(&draft(i)).unwrap()).collect();
+        let (rate, lat) =
+            rt.block_on(post_all(cfg, &token, "/v1/records", "application/json", drafts, clients, created));
+        let (p50, p99) = (quantile(&lat, 0.5), quantile(&lat, 0.99));
         println!(
             "POST /v1/records drafts, {clients} clients, durable: {rate:.0} rec/s = {:.2} × one core's sign + verify; \
              latency p50 {p50:.1} ms, p99 {p99:.1} ms",
             rate / both
         );
         let (_t2, cfg, token) = fresh();
-        let batch = rt.block_on(http_batch(n.max(4000).div_ceil(1000) * 1000, 2, cfg, token));
+        let batches: Vec<Vec<u8>> = (0..n.max(4000).div_ceil(1000) * 1000)
+            .collect::<Vec<_>>()
+            .chunks(1000)
+            .map(|c| {
+                c.iter().flat_map(|i| [serde_json::to_vec(&draft(*i)).unwrap(), b"\n".to_vec()].concat()).collect()
+            })
+            .collect();
+        let (requests, _) =
+            rt.block_on(post_all(cfg, &token, "/v1/records/batch", "application/x-ndjson", batches, 2, batch_created));
+        let batch = requests * 1000.0;
         println!(
             "POST /v1/records/batch, 1000 drafts a request, 2 clients, durable: {batch:.0} rec/s = {:.2} × one core's \
              sign + verify",
