@@ -24,6 +24,7 @@
 
 mod early;
 mod entries;
+mod indexer;
 pub mod rules;
 mod writer;
 

@@ -109,6 +109,9 @@ pub struct State {
     /// The last change-log position covered by a completed flush: `GET /v1/changes` serves no
     /// further (a change a crash could undo is never shown); long polls wait on it.
     pub durable_change: tokio::sync::watch::Sender<u64>,
+    /// The last change-log position whose record-list index writes are applied
+    /// (`ingest::indexer`): list queries wait for the position acknowledged before them.
+    pub indexed: tokio::sync::watch::Sender<u64>,
     /// Serializes checkpoint signing.
     pub checkpoint_lock: Mutex<()>,
     /// Own objects made durable, for the federation layer to gossip (lagging receivers miss

@@ -30,6 +30,8 @@ pub const MAX_EXPORT_ROWS: usize = 10_000;
 pub const NEXT_CURSOR_HEADER: &str = "x-credfed-next-cursor";
 /// Index keys one export page may examine.
 const EXPORT_BUDGET: usize = 50_000;
+/// Longest wait for the record-list indexes to cover the changes acknowledged before a query.
+const INDEX_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Extra CSV columns after the national ones.
 const EXTRA_COLUMNS: [&str; 3] = ["credfed_id", "credfed_origin", "credfed_status"];
 
@@ -99,6 +101,12 @@ fn as_of(c: &Ctx) -> Result<Day, ApiError> {
 async fn page(c: &Ctx, f: Filter, limit: usize, budget: usize, day: Day) -> Result<Page, ApiError> {
     let cur = cursor(c)?;
     let st = c.app.state().clone();
+    // Read-your-writes: the indexes are applied beside the writer (`ingest::indexer`); wait
+    // until they cover every change acknowledged before this query (a failing indexer delays
+    // the answer by the deadline, never blocks it).
+    let acknowledged = *st.durable_change.borrow();
+    let mut indexed = st.indexed.subscribe();
+    let _ = tokio::time::timeout(INDEX_WAIT, indexed.wait_for(|n| *n >= acknowledged)).await;
     let auditor = c.is_auditor();
     blocking(move || {
         let req = PageRequest { cursor: cur.as_deref(), limit, budget, as_of: day, auditor };

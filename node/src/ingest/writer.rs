@@ -14,6 +14,7 @@ use credfed_protocol::trust::{authorize, AuthzContext, Decision, TargetInfo};
 
 use super::early::{Early, EarlySet, EARLY_TTL};
 use super::entries::{self, EntryCheck, EntryRefused, Heads};
+use super::indexer::Indexer;
 use super::{rules, Accepted, Cmd, EntryOutcome, ErrorClass, IngestError, Reply};
 use crate::metrics::Metrics;
 use crate::state::classify::classification;
@@ -50,6 +51,8 @@ pub(super) struct Writer {
     last_change: u64,
     /// The day the expiry sweep last caught up with (`None`: not yet since start).
     swept: Option<Day>,
+    /// Applies the record-list index writes beside the writer.
+    indexer: Indexer,
 }
 
 /// Where an accepted object sits in its origin's feed.
@@ -139,7 +142,18 @@ impl Writer {
         let group = GroupCommit::spawn(state.store.clone(), queue, observe);
         let last_change = state.store.last_change()?;
         state.durable_change.send_replace(last_change);
-        Ok(Writer { state, group, heads, frontier, pending, early: EarlySet::default(), last_change, swept: None })
+        let indexer = Indexer::start(state.clone(), last_change)?;
+        Ok(Writer {
+            state,
+            group,
+            heads,
+            frontier,
+            pending,
+            early: EarlySet::default(),
+            last_change,
+            swept: None,
+            indexer,
+        })
     }
 
     pub(super) fn run(mut self, rx: Receiver<Cmd>) {
@@ -174,6 +188,8 @@ impl Writer {
             self.drain_early();
             self.expire_early();
         }
+        // Index writes first, so the last flush covers them too.
+        self.indexer.stop();
         self.group.shutdown();
     }
 
@@ -268,6 +284,7 @@ impl Writer {
         if count > 0 {
             tracing::debug!(records = count, %today, "publicity ended");
             self.last_change += count;
+            self.indexer.queue(self.last_change, Vec::new());
             self.announce_change(self.last_change);
         }
         true
@@ -480,7 +497,7 @@ impl Writer {
         match self.accept(&obj, source, pos) {
             Ok(acc) => {
                 self.state.metrics.accepted.get_or_create(&Metrics::label("type", acc.object_type.as_str())).inc();
-                tracing::info!(id = %id, origin = %acc.origin, seq = ?acc.seq, r#type = %acc.object_type, "object accepted");
+                tracing::debug!(id = %id, origin = %acc.origin, seq = ?acc.seq, r#type = %acc.object_type, "object accepted");
                 self.reply_after_flush(reply, Ok(acc));
                 self.follow_up(&obj);
             }
@@ -614,7 +631,7 @@ impl Writer {
         };
         match self.check(&obj, None) {
             Ok(()) => match self.accept(&obj, Source::Local, FeedPos::Own) {
-                Ok(_) => tracing::info!(%target, "receipt published"),
+                Ok(_) => tracing::debug!(%target, "receipt published"),
                 Err(e) => tracing::error!(error = %e, "receipt not written"),
             },
             Err(e) => tracing::warn!(%target, code = %e.code, "receipt refused"),
@@ -783,13 +800,14 @@ impl Writer {
         if let Some(w) = natural_key_write(body, id) {
             c.meta.push(w);
         }
-        c.meta.extend(listing::writes(&id, body, &self.state.rules, Day::from_unix_china(now)));
+        let index = listing::writes(&id, body, &self.state.rules, Day::from_unix_china(now));
         let envelope = obj.envelope.encode();
         let change = is_change(body.object_type()).then_some(self.last_change + 1);
         c.objects.push(NewObject { id, meta, envelope: envelope.clone(), change });
         self.commit_feed(c, &events)?;
         if let Some(n) = change {
             self.last_change = n;
+            self.indexer.queue(n, index);
             self.announce_change(n);
         }
         if matches!(body, Body::Delegation(_) | Body::Revocation(_)) {

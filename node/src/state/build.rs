@@ -72,6 +72,7 @@ pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Res
         clock,
         durable_audit_size: AtomicU64::new(0),
         durable_change: tokio::sync::watch::Sender::new(0),
+        indexed: tokio::sync::watch::Sender::new(0),
         checkpoint_lock: Mutex::new(()),
         published: tokio::sync::broadcast::channel(4096).0,
         trust_changed: tokio::sync::Notify::new(),

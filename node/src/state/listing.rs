@@ -260,6 +260,49 @@ pub fn built() -> MetaWrite {
     MetaWrite::Fed(FedNs::Listing, LISTING_BUILT.to_vec(), Some(vec![1]))
 }
 
+/// Marker key of the indexer (`ingest::indexer`): the change-log position up to which every
+/// accepted record's index writes are applied (no index key starts with `I`).
+pub const INDEXED: &[u8] = b"Indexed";
+
+/// The marker write: index writes of every change up to `n` are applied.
+pub fn indexed_write(n: u64) -> MetaWrite {
+    MetaWrite::Fed(FedNs::Listing, INDEXED.to_vec(), Some(n.to_be_bytes().to_vec()))
+}
+
+/// The indexer's marker, if written.
+///
+/// # Errors
+/// [`StoreError`] (also a marker of the wrong size).
+pub fn indexed(store: &dyn Store) -> Result<Option<u64>, StoreError> {
+    let Some(v) = store.fed_get(FedNs::Listing, INDEXED)? else { return Ok(None) };
+    let b: [u8; 8] = v.try_into().map_err(|_| StoreError::Corrupt("listing marker: not 8 bytes".into()))?;
+    Ok(Some(u64::from_be_bytes(b)))
+}
+
+/// The index writes of the records accepted after change `after` (the indexer applies them
+/// after the object's own commit, so a crash can leave the last ones unindexed), and the
+/// marker write past the last change. Index writes are idempotent: re-applying them is
+/// harmless. Reads the change log after `after` only.
+///
+/// # Errors
+/// [`StoreError`].
+pub fn catch_up(store: &dyn Store, rules: &RuleSet, today: Day, after: u64) -> Result<Commit, StoreError> {
+    let mut c = Commit::default();
+    let mut at = after;
+    loop {
+        let page = store.changes(at, 1024)?;
+        let Some(last) = page.last() else { break };
+        at = last.n;
+        for ch in page.iter().filter(|ch| ch.kind == crate::store::ChangeKind::Accepted) {
+            if let Some(l) = query::load(store, &ch.id)? {
+                c.meta.extend(writes(&ch.id, &l.body, rules, today));
+            }
+        }
+    }
+    c.meta.push(indexed_write(at));
+    Ok(c)
+}
+
 /// The scan one filter uses: the family prefix, whether it is date-ordered (its keys end in
 /// `ord`), and the prefixes of the other date-ordered families a match must also be in (probed
 /// with the same `ord`: an index intersection by point lookups, before any record is loaded).
