@@ -26,7 +26,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
 use crate::keys::{PublicKey, SecretKey};
-use crate::merkle::Hash;
+use crate::merkle::{Hash, MAX_TREE_SIZE};
 
 pub use cosignature::{cosign, verify_cosignature, MAX_COSIGNATURE_TIMESTAMP};
 pub use note::{
@@ -70,12 +70,15 @@ impl Checkpoint {
     }
 
     /// Checks that [`Checkpoint::to_body`] yields a valid body (non-empty single-line origin
-    /// and extensions, within [`MAX_NOTE_LEN`]).
+    /// and extensions, within [`MAX_NOTE_LEN`], size at most 2^63 - 1).
     ///
     /// # Errors
     /// [`NoteError::MalformedCheckpoint`] or [`NoteError::TooLarge`].
     pub fn validate(&self) -> Result<(), NoteError> {
         check_line(&self.origin, "empty origin")?;
+        if self.size > MAX_TREE_SIZE {
+            return Err(NoteError::MalformedCheckpoint(SIZE_CAP));
+        }
         for e in &self.extensions {
             check_line(e, "empty extension line")?;
         }
@@ -87,7 +90,7 @@ impl Checkpoint {
     }
 
     /// Parses a checkpoint body strictly: at least three non-empty lines ending in a newline;
-    /// size in decimal without sign or leading zeros; root the canonical base64 of 32 bytes.
+    /// size in decimal without sign or leading zeros, at most 2^63 - 1; root the canonical base64 of 32 bytes.
     ///
     /// # Errors
     /// [`NoteError::TooLarge`] or [`NoteError::MalformedCheckpoint`].
@@ -117,6 +120,9 @@ impl Checkpoint {
     }
 }
 
+/// Why a size above [`MAX_TREE_SIZE`] is refused.
+const SIZE_CAP: &str = "size is above 2^63 - 1 (tlog tools count leaves in int64)";
+
 fn parse_size(line: &str) -> Result<u64, NoteError> {
     if line.is_empty() || !line.bytes().all(|b| b.is_ascii_digit()) {
         return Err(NoteError::MalformedCheckpoint("size is not a decimal number"));
@@ -124,7 +130,11 @@ fn parse_size(line: &str) -> Result<u64, NoteError> {
     if line.len() > 1 && line.starts_with('0') {
         return Err(NoteError::MalformedCheckpoint("size has a leading zero"));
     }
-    line.parse().map_err(|_| NoteError::MalformedCheckpoint("size does not fit in 64 bits"))
+    let size: u64 = line.parse().map_err(|_| NoteError::MalformedCheckpoint(SIZE_CAP))?;
+    if size > MAX_TREE_SIZE {
+        return Err(NoteError::MalformedCheckpoint(SIZE_CAP));
+    }
+    Ok(size)
 }
 
 /// A checkpoint together with its signed note (node signature plus any cosignatures).
