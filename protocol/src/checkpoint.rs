@@ -11,8 +11,12 @@
 //!   signatures with a timestamp ([`cosign`], [`verify_cosignature`],
 //!   [`SignedCheckpoint::cosignatures`]).
 //!
-//! Layout: `checkpoint/note.rs` (notes, keys, vkeys), `checkpoint/cosignature.rs`, this file
-//! (checkpoint bodies and the signed-checkpoint helper).
+//! * tlog-witness requests: <https://c2sp.org/tlog-witness> — [`AddCheckpoint`], the
+//!   `add-checkpoint` body (old size, consistency proof, signed checkpoint).
+//!
+//! Layout: `checkpoint/note.rs` (notes, keys, vkeys), `checkpoint/cosignature.rs`,
+//! `checkpoint/witness.rs` (add-checkpoint bodies), this file (checkpoint bodies and the
+//! signed-checkpoint helper).
 //!
 //! Decisions beyond the specs: notes are capped at [`MAX_NOTE_LEN`] (16 KiB) and
 //! [`MAX_SIGNATURES`] (100) lines; base64 must be canonical (padding and trailing bits);
@@ -21,6 +25,7 @@
 
 mod cosignature;
 mod note;
+mod witness;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -33,6 +38,7 @@ pub use note::{
     check_key_name, format_vkey, key_id, parse_vkey, sign_note, verify_note, Note, NoteError, NoteSignature, SigType,
     VerifierKey, MAX_NOTE_LEN, MAX_SIGNATURES, MAX_VKEY_LEN,
 };
+pub use witness::{AddCheckpoint, MAX_PROOF_LINES};
 
 /// A tlog checkpoint: the origin (log identity), tree size, root hash and optional opaque
 /// extension lines. Build freely; [`Checkpoint::validate`] runs before anything is signed.
