@@ -137,7 +137,7 @@ impl Default for ApiConfig {
             admin_routes: true,
             rate_per_token: 10_000,
             burst_per_token: 20_000,
-            tlog_prefix: crate::api::routes::DEFAULT_TLOG_PREFIX.to_string(),
+            tlog_prefix: DEFAULT_TLOG_PREFIX.to_string(),
         }
     }
 }
@@ -173,6 +173,9 @@ impl ApiConfig {
         Ok(())
     }
 }
+
+/// The default `api.tlog_prefix` (route templates are written with it).
+pub const DEFAULT_TLOG_PREFIX: &str = "/tlog";
 
 /// `api.tlog_prefix`: `/seg[/seg…]`, segments of `[A-Za-z0-9._~-]`, clear of the other routes.
 fn check_tlog_prefix(p: &str) -> Result<(), String> {

@@ -74,8 +74,7 @@ pub enum Tail {
     Rest,
 }
 
-/// The default `api.tlog_prefix`, the one route templates are written with.
-pub const DEFAULT_TLOG_PREFIX: &str = "/tlog";
+pub use crate::config::DEFAULT_TLOG_PREFIX;
 
 /// Longest path remainder a [`Tail::Rest`] parameter takes.
 pub const MAX_REST_LEN: usize = 256;
