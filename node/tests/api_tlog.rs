@@ -219,7 +219,7 @@ async fn add_checkpoint_cosigns_a_peer_log_as_c2sp_tlog_witness_says() {
     let (s, _, _) = add(&n, &req(0, vec![], &signed(&key, &log_origin("xinyang", 1), &l[..3]))).await;
     assert_eq!(s, 404);
     // Malformed: 400.
-    for b in ["", "old 1\n", "old x\n\n", &format!("old 01\n\n{cp12}"), &format!("old 12\n\nnot a note\n")] {
+    for b in ["", "old 1\n", "old x\n\n", &format!("old 01\n\n{cp12}"), "old 12\n\nnot a note\n"] {
         let (s, body, _) = add(&n, b).await;
         assert_eq!(s, 400, "{b:?}: {body}");
     }
