@@ -31,6 +31,7 @@ pub mod ratelimit;
 pub mod records;
 pub mod routes;
 pub mod submit;
+pub mod tlog_routes;
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -241,7 +242,7 @@ async fn read_body(cfg: &ApiConfig, kind: BodyKind, req: Request<Incoming>) -> R
     }
     let ct = req.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let ct = ct.split(';').next().unwrap_or("").trim();
-    if !expected.iter().any(|e| ct.eq_ignore_ascii_case(e)) {
+    if kind != BodyKind::Text && !expected.iter().any(|e| ct.eq_ignore_ascii_case(e)) {
         return Err(ApiError::unsupported_media_type(&expected.join(" or ")));
     }
     let max = if kind == BodyKind::Batch { cfg.max_batch_body_bytes } else { cfg.max_body_bytes };
@@ -292,7 +293,7 @@ fn admit(
     path: &str,
     auth: Option<&str>,
 ) -> Result<Admitted, Refused> {
-    let (r, params) = match routes::find(method, path) {
+    let (r, params) = match routes::find(method, path, &app.cfg.tlog_prefix) {
         Ok(found) => found,
         Err(allow) if allow.is_empty() => {
             return Err(Box::new((ApiError::not_found("no_route", "no such route"), None, None)))

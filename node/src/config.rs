@@ -113,6 +113,10 @@ pub struct ApiConfig {
     pub rate_per_token: u32,
     /// Burst size of the per-token limit.
     pub burst_per_token: u32,
+    /// Path prefix of the C2SP transparency-log routes (`{prefix}/checkpoint`,
+    /// `{prefix}/tile/…`, `{prefix}/add-checkpoint`): `/` and one or more segments, no
+    /// trailing `/`, outside `/v1/`, `/console` and `/metrics`.
+    pub tlog_prefix: String,
 }
 
 impl Default for ApiConfig {
@@ -133,6 +137,7 @@ impl Default for ApiConfig {
             admin_routes: true,
             rate_per_token: 10_000,
             burst_per_token: 20_000,
+            tlog_prefix: DEFAULT_TLOG_PREFIX.to_string(),
         }
     }
 }
@@ -158,6 +163,7 @@ impl ApiConfig {
         if let Some((k, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("api.{k} must be at least 1"));
         }
+        check_tlog_prefix(&self.tlog_prefix)?;
         if self.idle_timeout_secs <= self.handler_timeout_secs {
             return Err(format!(
                 "api.idle_timeout_secs ({}) must be greater than api.handler_timeout_secs ({})",
@@ -166,6 +172,29 @@ impl ApiConfig {
         }
         Ok(())
     }
+}
+
+/// The default `api.tlog_prefix` (route templates are written with it).
+pub const DEFAULT_TLOG_PREFIX: &str = "/tlog";
+
+/// `api.tlog_prefix`: `/seg[/seg…]`, segments of `[A-Za-z0-9._~-]`, clear of the other routes.
+fn check_tlog_prefix(p: &str) -> Result<(), String> {
+    let segs_ok = p.strip_prefix('/').is_some_and(|rest| {
+        rest.split('/').all(|s| {
+            !s.is_empty()
+                && s != "."
+                && s != ".."
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~-".contains(&b))
+        })
+    });
+    let clash = ["/v1", "/console", "/metrics"].iter().any(|r| p == *r || p.starts_with(&format!("{r}/")));
+    if !segs_ok || clash || p.len() > 128 {
+        return Err(format!(
+            "api.tlog_prefix {p:?} must be /segment[/segment...] (letters, digits, . _ ~ -; at most 128 bytes), \
+             no trailing /, outside /v1, /console and /metrics"
+        ));
+    }
+    Ok(())
 }
 
 /// Admin listener settings.
@@ -371,5 +400,21 @@ mod tests {
         assert!(e.contains("listen_addr"), "{e}");
         let e = NodeConfig::parse("region = \"Bad Region\"\n[keys]\nnode_key = \"k\"\n").unwrap_err();
         assert!(e.contains("region"), "{e}");
+    }
+
+    #[test]
+    fn tlog_prefix_is_checked() {
+        let mut a = ApiConfig::default();
+        assert_eq!(a.tlog_prefix, "/tlog");
+        for ok in ["/tlog", "/logs/credfed-xinyang", "/a.b_c~d"] {
+            a.tlog_prefix = ok.into();
+            assert!(a.check().is_ok(), "{ok}");
+        }
+        for bad in
+            ["", "/", "tlog", "/tlog/", "/v1", "/v1/tlog", "/console", "/metrics/x", "/a//b", "/a b", "/..", "/{x}"]
+        {
+            a.tlog_prefix = bad.into();
+            assert!(a.check().unwrap_err().contains("tlog_prefix"), "{bad}");
+        }
     }
 }

@@ -20,7 +20,7 @@ mod compare;
 mod recovery;
 mod serve;
 mod sync;
-mod witness;
+pub mod witness;
 
 use std::sync::Arc;
 

@@ -11,8 +11,12 @@
 //!   signatures with a timestamp ([`cosign`], [`verify_cosignature`],
 //!   [`SignedCheckpoint::cosignatures`]).
 //!
-//! Layout: `checkpoint/note.rs` (notes, keys, vkeys), `checkpoint/cosignature.rs`, this file
-//! (checkpoint bodies and the signed-checkpoint helper).
+//! * tlog-witness requests: <https://c2sp.org/tlog-witness> — [`AddCheckpoint`], the
+//!   `add-checkpoint` body (old size, consistency proof, signed checkpoint).
+//!
+//! Layout: `checkpoint/note.rs` (notes, keys, vkeys), `checkpoint/cosignature.rs`,
+//! `checkpoint/witness.rs` (add-checkpoint bodies), this file (checkpoint bodies and the
+//! signed-checkpoint helper).
 //!
 //! Decisions beyond the specs: notes are capped at [`MAX_NOTE_LEN`] (16 KiB) and
 //! [`MAX_SIGNATURES`] (100) lines; base64 must be canonical (padding and trailing bits);
@@ -21,18 +25,20 @@
 
 mod cosignature;
 mod note;
+mod witness;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
 use crate::keys::{PublicKey, SecretKey};
-use crate::merkle::Hash;
+use crate::merkle::{Hash, MAX_TREE_SIZE};
 
 pub use cosignature::{cosign, verify_cosignature, MAX_COSIGNATURE_TIMESTAMP};
 pub use note::{
     check_key_name, format_vkey, key_id, parse_vkey, sign_note, verify_note, Note, NoteError, NoteSignature, SigType,
     VerifierKey, MAX_NOTE_LEN, MAX_SIGNATURES, MAX_VKEY_LEN,
 };
+pub use witness::{AddCheckpoint, MAX_PROOF_LINES};
 
 /// A tlog checkpoint: the origin (log identity), tree size, root hash and optional opaque
 /// extension lines. Build freely; [`Checkpoint::validate`] runs before anything is signed.
@@ -70,12 +76,15 @@ impl Checkpoint {
     }
 
     /// Checks that [`Checkpoint::to_body`] yields a valid body (non-empty single-line origin
-    /// and extensions, within [`MAX_NOTE_LEN`]).
+    /// and extensions, within [`MAX_NOTE_LEN`], size at most 2^63 - 1).
     ///
     /// # Errors
     /// [`NoteError::MalformedCheckpoint`] or [`NoteError::TooLarge`].
     pub fn validate(&self) -> Result<(), NoteError> {
         check_line(&self.origin, "empty origin")?;
+        if self.size > MAX_TREE_SIZE {
+            return Err(NoteError::MalformedCheckpoint(SIZE_CAP));
+        }
         for e in &self.extensions {
             check_line(e, "empty extension line")?;
         }
@@ -87,7 +96,7 @@ impl Checkpoint {
     }
 
     /// Parses a checkpoint body strictly: at least three non-empty lines ending in a newline;
-    /// size in decimal without sign or leading zeros; root the canonical base64 of 32 bytes.
+    /// size in decimal without sign or leading zeros, at most 2^63 - 1; root the canonical base64 of 32 bytes.
     ///
     /// # Errors
     /// [`NoteError::TooLarge`] or [`NoteError::MalformedCheckpoint`].
@@ -117,6 +126,9 @@ impl Checkpoint {
     }
 }
 
+/// Why a size above [`MAX_TREE_SIZE`] is refused.
+const SIZE_CAP: &str = "size is above 2^63 - 1 (tlog tools count leaves in int64)";
+
 fn parse_size(line: &str) -> Result<u64, NoteError> {
     if line.is_empty() || !line.bytes().all(|b| b.is_ascii_digit()) {
         return Err(NoteError::MalformedCheckpoint("size is not a decimal number"));
@@ -124,7 +136,11 @@ fn parse_size(line: &str) -> Result<u64, NoteError> {
     if line.len() > 1 && line.starts_with('0') {
         return Err(NoteError::MalformedCheckpoint("size has a leading zero"));
     }
-    line.parse().map_err(|_| NoteError::MalformedCheckpoint("size does not fit in 64 bits"))
+    let size: u64 = line.parse().map_err(|_| NoteError::MalformedCheckpoint(SIZE_CAP))?;
+    if size > MAX_TREE_SIZE {
+        return Err(NoteError::MalformedCheckpoint(SIZE_CAP));
+    }
+    Ok(size)
 }
 
 /// A checkpoint together with its signed note (node signature plus any cosignatures).

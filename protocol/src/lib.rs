@@ -53,6 +53,7 @@ pub mod person;
 pub mod region;
 pub mod rules;
 pub mod status;
+pub mod tiles;
 pub mod trust;
 pub mod uscc;
 pub mod wire;

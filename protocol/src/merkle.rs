@@ -25,6 +25,11 @@ use sha2::{Digest, Sha256};
 /// A SHA-256 digest: a leaf hash, an interior node hash or a tree root.
 pub type Hash = [u8; 32];
 
+/// Largest tree size credfed accepts: 2^63 - 1, the largest `int64` (Go's `sumdb/tlog` and
+/// `transparency-dev` tooling count leaves in `int64`). Checkpoints, proofs and frontiers naming a
+/// larger size are refused ([`ProofError::SizeTooLarge`]).
+pub const MAX_TREE_SIZE: u64 = i64::MAX as u64;
+
 /// MTH of the empty tree: SHA-256 of the empty string.
 pub const EMPTY_ROOT: Hash = [
     0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41,
@@ -61,9 +66,26 @@ pub enum ProofError {
     /// The proof does not lead to the expected root (or the old root, for consistency).
     #[error("proof does not match the root hash")]
     RootMismatch,
-    /// A [`Frontier`] of size 2^64 - 1 cannot grow.
+    /// A [`Frontier`] of size [`MAX_TREE_SIZE`] cannot grow.
     #[error("tree is full")]
     TreeFull,
+    /// A tree size above [`MAX_TREE_SIZE`] (2^63 - 1).
+    #[error("tree size {size} is above the largest allowed size 2^63 - 1")]
+    SizeTooLarge {
+        /// The size named.
+        size: u64,
+    },
+}
+
+/// Checks `size <= MAX_TREE_SIZE`.
+///
+/// # Errors
+/// [`ProofError::SizeTooLarge`].
+pub fn check_tree_size(size: u64) -> Result<(), ProofError> {
+    if size > MAX_TREE_SIZE {
+        return Err(ProofError::SizeTooLarge { size });
+    }
+    Ok(())
 }
 
 /// SHA-256(0x00 ‖ `bytes`): the hash of a leaf.
@@ -134,6 +156,7 @@ pub fn try_inclusion_proof_by<E: From<ProofError>>(
     index: u64,
     mut leaf: impl FnMut(u64) -> Result<Hash, E>,
 ) -> Result<Vec<Hash>, E> {
+    check_tree_size(size)?;
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size }.into());
     }
@@ -170,6 +193,7 @@ fn inclusion_len(index: u64, size: u64) -> usize {
 /// # Errors
 /// [`ProofError::IndexOutOfRange`] or [`ProofError::WrongProofLength`].
 pub fn root_from_inclusion(leaf_hash: &Hash, index: u64, size: u64, proof: &[Hash]) -> Result<Hash, ProofError> {
+    check_tree_size(size)?;
     if index >= size {
         return Err(ProofError::IndexOutOfRange { index, size });
     }
@@ -247,6 +271,7 @@ pub fn try_consistency_proof_by<E: From<ProofError>>(
     new_size: u64,
     mut leaf: impl FnMut(u64) -> Result<Hash, E>,
 ) -> Result<Vec<Hash>, E> {
+    check_tree_size(new_size)?;
     if old_size > new_size {
         return Err(ProofError::OldSizeTooLarge { old_size, new_size }.into());
     }
@@ -302,6 +327,7 @@ pub fn verify_consistency(
     new_root: &Hash,
     proof: &[Hash],
 ) -> Result<(), ProofError> {
+    check_tree_size(new_size)?;
     if old_size > new_size {
         return Err(ProofError::OldSizeTooLarge { old_size, new_size });
     }
@@ -368,9 +394,10 @@ impl Frontier {
     /// Rebuilds a frontier from persisted parts.
     ///
     /// # Errors
-    /// [`ProofError::WrongProofLength`] if `nodes.len()` is not the number of set bits of
-    /// `size`.
+    /// [`ProofError::SizeTooLarge`] above [`MAX_TREE_SIZE`]; [`ProofError::WrongProofLength`] if
+    /// `nodes.len()` is not the number of set bits of `size`.
     pub fn from_parts(size: u64, nodes: Vec<Hash>) -> Result<Frontier, ProofError> {
+        check_tree_size(size)?;
         let expected = size.count_ones() as usize;
         if nodes.len() != expected {
             return Err(ProofError::WrongProofLength { expected, got: nodes.len() });
@@ -391,9 +418,9 @@ impl Frontier {
     /// Appends a leaf hash and returns its index.
     ///
     /// # Errors
-    /// [`ProofError::TreeFull`] at size 2^64 - 1.
+    /// [`ProofError::TreeFull`] at size [`MAX_TREE_SIZE`] (2^63 - 1).
     pub fn push(&mut self, leaf_hash: Hash) -> Result<u64, ProofError> {
-        if self.size == u64::MAX {
+        if self.size >= MAX_TREE_SIZE {
             return Err(ProofError::TreeFull);
         }
         let index = self.size;

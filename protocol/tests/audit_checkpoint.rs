@@ -7,6 +7,7 @@ use credfed_protocol::checkpoint::{
     verify_note, Checkpoint, Note, NoteError, NoteSignature, SigType, SignedCheckpoint, MAX_NOTE_LEN, MAX_SIGNATURES,
 };
 use credfed_protocol::keys::SecretKey;
+use credfed_protocol::merkle::MAX_TREE_SIZE;
 use proptest::prelude::*;
 
 /// golang.org/x/mod/sumdb/note `note_test.go` / package doc: the PeterNeumann key and note.
@@ -86,7 +87,9 @@ fn checkpoint_body_roundtrip_and_strictness() {
     assert!(!ok(&format!("o\n+12\n{root}\n")), "sign");
     assert!(!ok(&format!("o\n 12\n{root}\n")), "space");
     assert!(!ok(&format!("o\n18446744073709551616\n{root}\n")), "overflow");
-    assert!(ok(&format!("o\n18446744073709551615\n{root}\n")));
+    assert!(!ok(&format!("o\n18446744073709551615\n{root}\n")), "above 2^63 - 1");
+    assert!(!ok(&format!("o\n9223372036854775808\n{root}\n")), "2^63: above the int64 cap");
+    assert!(ok(&format!("o\n9223372036854775807\n{root}\n")));
     assert!(!ok(&format!("o\n12\n{root}")), "final newline");
     assert!(!ok(&format!("o\n12\n{root}\n\n")), "empty extension");
     assert!(!ok(&format!("o\n12\n{root}\n\next\n")), "empty line");
@@ -229,7 +232,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     #[test]
-    fn checkpoints_roundtrip(origin in "[a-z./]{1,30}", size in any::<u64>(), root in any::<[u8; 32]>(),
+    fn checkpoints_roundtrip(origin in "[a-z./]{1,30}", size in 0..=MAX_TREE_SIZE, root in any::<[u8; 32]>(),
                              ext in proptest::collection::vec("[ -~]{1,20}", 0..3), ts in 0u64..(1 << 63)) {
         let c = Checkpoint { origin, size, root, extensions: ext };
         prop_assert_eq!(Checkpoint::from_body(&c.to_body()).unwrap(), c.clone());

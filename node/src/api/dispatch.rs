@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use super::routes::RouteId;
-use super::{admin, audit_routes, batch, changes, json, list, openapi, records, submit, text, Ctx, Resp};
+use super::{admin, audit_routes, batch, changes, json, list, openapi, records, submit, text, tlog_routes, Ctx, Resp};
 
 /// Calls the handler.
 ///
@@ -51,5 +51,8 @@ pub async fn dispatch(id: RouteId, c: Ctx) -> Result<Resp, ApiError> {
         TokensList => admin::tokens_list(c).await,
         TokenIssue => admin::token_issue(c).await,
         TokenRevoke => admin::token_revoke(c).await,
+        TlogCheckpoint => tlog_routes::checkpoint(c).await,
+        TlogTile => tlog_routes::tile(c).await,
+        TlogAddCheckpoint => tlog_routes::add_checkpoint(c).await,
     }
 }

@@ -5,7 +5,7 @@ use credfed_protocol::national::{LicenceCategory, PenaltyCategory};
 use credfed_protocol::{Classification, RecordKind, Severity};
 use serde_json::{json, Map, Value};
 
-use super::routes::{BodyKind, RouteId, ROUTES};
+use super::routes::{BodyKind, Mount, RouteId, ROUTES};
 use crate::state::tokens::{Need, Scope};
 
 fn error_schema() -> Value {
@@ -474,7 +474,9 @@ pub fn document() -> Value {
         if r.body() != BodyKind::None {
             responses["408"] = err("request body not received in time");
             responses["413"] = err("body too large");
-            responses["415"] = err(&format!("Content-Type is not {}", r.body().media_types().join(" or ")));
+            if r.body() != BodyKind::Text {
+                responses["415"] = err(&format!("Content-Type is not {}", r.body().media_types().join(" or ")));
+            }
             responses["422"] = err("breaks a rule (field named)");
         }
         if r.method != hyper::Method::GET {
@@ -508,6 +510,46 @@ pub fn document() -> Value {
                 malformed month is 400 with field month.");
             op["responses"]["200"]["content"] =
                 json!({ "application/json": { "schema": { "$ref": "#/components/schemas/ComplianceReport" } } });
+        }
+        if r.mount == Mount::Tlog {
+            op["description"] = json!(
+                "C2SP transparency-log route, documented at the default api.tlog_prefix \
+                /tlog (the node serves it under the configured prefix)."
+            );
+        }
+        if r.id == RouteId::TlogTile {
+            op["description"] = json!(
+                "C2SP tlog-tiles (https://c2sp.org/tlog-tiles). {tile} is the rest of the \
+                path, slashes included: <L>/<N>[.p/<W>] for Merkle hashes (level L, index N in x-prefixed groups \
+                of three digits, partial width W 1-255) or entries/<N>[.p/<W>] for an entry bundle. Full tiles \
+                are immutable (Cache-Control: public, max-age=31536000, immutable); partial ones no-cache. A \
+                non-canonical path is 400, a tile beyond the tree 404; tiles needing over 262144 leaf reads 503."
+            );
+            op["responses"]["200"]["content"] =
+                json!({ "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } });
+        }
+        if r.id == RouteId::TlogCheckpoint {
+            op["responses"]["200"]["content"] = json!({ "text/plain": { "schema": { "type": "string" } } });
+        }
+        if r.id == RouteId::TlogAddCheckpoint {
+            op["description"] = json!(
+                "C2SP tlog-witness (https://c2sp.org/tlog-witness). Body: old <size>, the \
+                consistency proof (one base64 hash a line), a blank line, the peer region's signed checkpoint. \
+                Cosigned under the same witness state as peer requests; no token needed (the log's signature \
+                authenticates the checkpoint)."
+            );
+            op["requestBody"] =
+                json!({ "required": true, "content": { "text/plain": { "schema": { "type": "string" } } } });
+            let responses = &mut op["responses"];
+            responses["200"] = json!({ "description": "the cosignature/v1 line(s)", "content": { "text/plain": { "schema": { "type": "string" } } } });
+            responses["400"] = err("malformed request, or old size above the checkpoint size");
+            responses["403"] = err("the checkpoint is not signed by a node key of the log's region");
+            responses["404"] = err("not a log witnessed here (no pinned peer region's audit log)");
+            responses["409"] = json!({ "description": "old size is not the size cosigned here last, which the body gives", "content": { "text/x.tlog.size": { "schema": { "type": "string" } } } });
+            responses["422"] = err("the consistency proof does not verify");
+            if let Some(o) = responses.as_object_mut() {
+                o.remove("201");
+            }
         }
         if r.id == RouteId::GetRecord {
             op["responses"]["200"]["content"] =
@@ -598,7 +640,9 @@ mod tests {
         let text = doc.to_string();
         for r in ROUTES {
             let op = &doc["paths"][r.path][r.method.as_str().to_ascii_lowercase()];
-            assert_eq!(op["responses"].get("415").is_some(), r.body() != BodyKind::None, "{}", r.path);
+            // Text bodies (tlog-witness) take any Content-Type.
+            let checked = !matches!(r.body(), BodyKind::None | BodyKind::Text);
+            assert_eq!(op["responses"].get("415").is_some(), checked, "{}", r.path);
         }
         for name in text.split("#/components/schemas/").skip(1).map(|s| s.split('"').next().unwrap()) {
             assert!(doc["components"]["schemas"].get(name).is_some(), "{name}");

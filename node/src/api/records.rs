@@ -9,6 +9,7 @@
 use std::sync::Arc;
 
 use credfed_protocol::audit::AuditEvent;
+use credfed_protocol::checkpoint::{format_vkey, SigType};
 use credfed_protocol::envelope::ObjectId;
 use credfed_protocol::objects::{Body, Subject};
 use credfed_protocol::Day;
@@ -151,6 +152,9 @@ pub async fn health(c: Ctx) -> Result<Resp, ApiError> {
     let st = c.app.state();
     let failed = st.metrics.store_failed.get() > 0;
     let rolled_back = st.rollback.lock().unwrap_or_else(|p| p.into_inner()).is_some();
+    // The standard verifier keys (Go sumdb/note `name+hash+base64(type||key)`) of this node's
+    // checkpoint signatures (type 0x01) and of its witness cosignatures (cosignature/v1, 0x04).
+    let vkey = |t| format_vkey(st.region.as_str(), t, &st.node_key.public()).unwrap_or_default();
     Ok(json(
         StatusCode::OK,
         &json!({
@@ -161,6 +165,9 @@ pub async fn health(c: Ctx) -> Result<Resp, ApiError> {
             "node_key": st.node_key.public().to_hex(),
             "recovering": st.recovering(),
             "audit_log": if rolled_back { "rolled_back" } else { "ok" },
+            "checkpoint_vkey": vkey(SigType::Ed25519),
+            "witness_vkey": vkey(SigType::CosignatureV1),
+            "log_origin": credfed_protocol::bundle::log_origin(st.region.as_str(), st.audit_epoch),
         }),
     ))
 }

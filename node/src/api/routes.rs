@@ -49,7 +49,35 @@ pub enum RouteId {
     TokensList,
     TokenIssue,
     TokenRevoke,
+    TlogCheckpoint,
+    TlogTile,
+    TlogAddCheckpoint,
 }
+
+/// Where a route's path lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mount {
+    /// At its template, as written.
+    Api,
+    /// Under `api.tlog_prefix`: the template is written with the default prefix
+    /// [`DEFAULT_TLOG_PREFIX`], which the configured one replaces.
+    Tlog,
+}
+
+/// How a template's last `{param}` matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tail {
+    /// One path segment.
+    Segment,
+    /// The rest of the path, slashes included (C2SP tile paths such as `0/x001/234.p/5`), at
+    /// most [`MAX_REST_LEN`] bytes.
+    Rest,
+}
+
+pub use crate::config::DEFAULT_TLOG_PREFIX;
+
+/// Longest path remainder a [`Tail::Rest`] parameter takes.
+pub const MAX_REST_LEN: usize = 256;
 
 /// One route.
 #[derive(Debug)]
@@ -64,6 +92,10 @@ pub struct Route {
     pub id: RouteId,
     /// One-line description.
     pub summary: &'static str,
+    /// Where the path lives.
+    pub mount: Mount,
+    /// How the last parameter matches.
+    pub tail: Tail,
 }
 
 /// The NDJSON media type (batch bodies).
@@ -81,6 +113,9 @@ pub enum BodyKind {
     /// A batch: `application/json` (an array) or `application/x-ndjson` (one item a line),
     /// within `api.max_batch_body_bytes`.
     Batch,
+    /// Text (a C2SP tlog-witness request): any Content-Type is accepted, as witness clients
+    /// send none or `text/plain`.
+    Text,
 }
 
 impl BodyKind {
@@ -92,6 +127,7 @@ impl BodyKind {
             BodyKind::Json => &["application/json"],
             BodyKind::Cbor => &["application/cbor"],
             BodyKind::Batch => &["application/json", NDJSON],
+            BodyKind::Text => &["text/plain"],
         }
     }
 }
@@ -103,6 +139,7 @@ impl Route {
         match self.id {
             SubmitEnvelope => BodyKind::Cbor,
             SubmitBatch => BodyKind::Batch,
+            TlogAddCheckpoint => BodyKind::Text,
             SubmitRecord | Repair | Objection | Resolution | Withdrawal | Correction | SubmitScheme | Measure
             | TrustPin | PolicyPut | TokenIssue => BodyKind::Json,
             _ => BodyKind::None,
@@ -112,7 +149,30 @@ impl Route {
 
 macro_rules! r {
     ($m:ident, $p:literal, $n:ident, $id:ident, $s:literal) => {
-        Route { method: Method::$m, path: $p, need: Need::$n, id: RouteId::$id, summary: $s }
+        Route {
+            method: Method::$m,
+            path: $p,
+            need: Need::$n,
+            id: RouteId::$id,
+            summary: $s,
+            mount: Mount::Api,
+            tail: Tail::Segment,
+        }
+    };
+}
+
+/// A C2SP transparency-log route under `api.tlog_prefix` (written with the default `/tlog`).
+macro_rules! tlog {
+    ($m:ident, $p:literal, $n:ident, $id:ident, $tail:ident, $s:literal) => {
+        Route {
+            method: Method::$m,
+            path: $p,
+            need: Need::$n,
+            id: RouteId::$id,
+            summary: $s,
+            mount: Mount::Tlog,
+            tail: Tail::$tail,
+        }
     };
 }
 
@@ -200,15 +260,61 @@ pub static ROUTES: &[Route] = &[
     r!(GET, "/v1/admin/tokens", Admin, TokensList, "Token ids and scopes"),
     r!(POST, "/v1/admin/tokens", Admin, TokenIssue, "Issue a token {scope}; shown once"),
     r!(DELETE, "/v1/admin/tokens/{id}", Admin, TokenRevoke, "Revoke a token"),
+    tlog!(
+        GET,
+        "/tlog/checkpoint",
+        Audit,
+        TlogCheckpoint,
+        Segment,
+        "C2SP tlog-tiles checkpoint: the signed checkpoint with its cosignatures (as /v1/audit/checkpoint)"
+    ),
+    tlog!(
+        GET,
+        "/tlog/tile/{tile}",
+        Audit,
+        TlogTile,
+        Rest,
+        "C2SP tlog-tiles tile <L>/<N>[.p/<W>] (Merkle hashes) or entries/<N>[.p/<W>] (entry bundle); {tile} spans several path segments"
+    ),
+    tlog!(
+        POST,
+        "/tlog/add-checkpoint",
+        Nothing,
+        TlogAddCheckpoint,
+        Segment,
+        "C2SP tlog-witness add-checkpoint: cosign a peer region's checkpoint that extends the last one cosigned here"
+    ),
 ];
 
-fn matches(template: &str, path: &str) -> Option<Vec<String>> {
-    let mut t = template.split('/');
+impl Route {
+    /// The template as served under `tlog_prefix`.
+    pub fn template_under(&self, tlog_prefix: &str) -> std::borrow::Cow<'static, str> {
+        match self.mount {
+            Mount::Api => self.path.into(),
+            Mount::Tlog => {
+                let rel = self.path.strip_prefix(DEFAULT_TLOG_PREFIX).unwrap_or(self.path);
+                format!("{tlog_prefix}{rel}").into()
+            }
+        }
+    }
+}
+
+fn matches(template: &str, tail: Tail, path: &str) -> Option<Vec<String>> {
+    let mut t = template.split('/').peekable();
     let mut p = path.split('/');
     let mut params = Vec::new();
     loop {
         match (t.next(), p.next()) {
             (None, None) => return Some(params),
+            (Some(ts), Some(ps)) if tail == Tail::Rest && ts.starts_with('{') && t.peek().is_none() => {
+                let rest: Vec<&str> = std::iter::once(ps).chain(p.by_ref()).collect();
+                let rest = rest.join("/");
+                if rest.is_empty() || rest.len() > MAX_REST_LEN {
+                    return None;
+                }
+                params.push(rest);
+                return Some(params);
+            }
             (Some(ts), Some(ps)) if ts.starts_with('{') => {
                 if ps.is_empty() || ps.len() > 256 {
                     return None;
@@ -221,14 +327,19 @@ fn matches(template: &str, path: &str) -> Option<Vec<String>> {
     }
 }
 
-/// The route for `method` + `path` and its parameters.
+/// The route for `method` + `path` and its parameters, with the transparency-log routes under
+/// `tlog_prefix`.
 ///
 /// # Errors
 /// The methods the path is served under (empty: 404; else 405 with this `Allow`).
-pub fn find(method: &Method, path: &str) -> Result<(&'static Route, Vec<String>), Vec<&'static str>> {
+pub fn find(
+    method: &Method,
+    path: &str,
+    tlog_prefix: &str,
+) -> Result<(&'static Route, Vec<String>), Vec<&'static str>> {
     let mut allow = Vec::new();
     for r in ROUTES {
-        if let Some(params) = matches(r.path, path) {
+        if let Some(params) = matches(&r.template_under(tlog_prefix), r.tail, path) {
             if r.method == *method {
                 return Ok((r, params));
             }
@@ -244,10 +355,26 @@ mod tests {
 
     #[test]
     fn a_path_under_another_method_lists_the_allowed_ones() {
+        let find = |m: &Method, p: &str| find(m, p, DEFAULT_TLOG_PREFIX);
         assert_eq!(find(&Method::PUT, "/v1/admin/trust").unwrap_err(), vec!["GET", "POST"]);
         assert!(find(&Method::GET, "/v1/nothing").unwrap_err().is_empty());
         let (r, p) = find(&Method::GET, "/v1/records/abc").unwrap();
         assert_eq!((r.id, p), (RouteId::GetRecord, vec!["abc".to_string()]));
+    }
+
+    #[test]
+    fn tlog_routes_live_under_the_configured_prefix_and_tiles_take_the_rest_of_the_path() {
+        let (r, p) = find(&Method::GET, "/tlog/tile/0/x001/234.p/5", DEFAULT_TLOG_PREFIX).unwrap();
+        assert_eq!((r.id, p), (RouteId::TlogTile, vec!["0/x001/234.p/5".to_string()]));
+        let (r, p) = find(&Method::GET, "/logs/a/tile/entries/000", "/logs/a").unwrap();
+        assert_eq!((r.id, p), (RouteId::TlogTile, vec!["entries/000".to_string()]));
+        assert_eq!(find(&Method::GET, "/logs/a/checkpoint", "/logs/a").unwrap().0.id, RouteId::TlogCheckpoint);
+        assert!(find(&Method::GET, "/tlog/checkpoint", "/logs/a").unwrap_err().is_empty());
+        assert_eq!(find(&Method::GET, "/tlog/add-checkpoint", DEFAULT_TLOG_PREFIX).unwrap_err(), vec!["POST"]);
+        assert!(find(&Method::GET, "/tlog/tile/", DEFAULT_TLOG_PREFIX).is_err());
+        let long = format!("/tlog/tile/{}", "0/".repeat(200));
+        assert!(find(&Method::GET, &long, DEFAULT_TLOG_PREFIX).is_err(), "bounded remainder");
+        assert_eq!(find(&Method::GET, "/v1/health", "/logs/a").unwrap().0.id, RouteId::Health);
     }
 
     #[test]

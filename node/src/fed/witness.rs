@@ -4,8 +4,9 @@
 //!
 //! Witness state (per audit log, i.e. per checkpoint origin line: a region whose store was
 //! rebuilt starts a new log, `credfed/<region>/audit/<epoch>`): the last cosigned size, root
-//! and note. Cosigning side:
-//! [`cosign`]. Requesting side: [`collect`], run by the driver every tick.
+//! and note. Cosigning side: [`cosign_signed`], reached by a peer's request ([`cosign`]) or by
+//! the C2SP tlog-witness HTTP endpoint ([`add_checkpoint`]). Requesting side: [`collect`], run
+//! by the driver every tick.
 
 use credfed_net::{NetHandle, PeerId};
 use credfed_protocol::audit::AuditEvent;
@@ -47,6 +48,89 @@ fn refuse(code: &str, message: impl Into<String>) -> SyncResponse {
     SyncResponse::Error { code: code.into(), message: message.into() }
 }
 
+/// Why a checkpoint was not cosigned. One set of reasons for both ways of asking (a peer's
+/// `SyncRequest::Cosign`, an HTTP `add-checkpoint`); each maps it to its own wire form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The request did not parse (HTTP 400).
+    Malformed(String),
+    /// Not a log this node witnesses: an origin that is no pinned peer region's audit log
+    /// (HTTP 404).
+    UnknownLog(String),
+    /// Not signed by a node key of the log's region (HTTP 403).
+    BadSignature(String),
+    /// The old size given is not the size cosigned here last, which is carried (HTTP 409).
+    StaleSize(u64),
+    /// The old size is above the checkpoint's size (HTTP 400).
+    OldSizeAbove {
+        /// Old size given.
+        old: u64,
+        /// Checkpoint size.
+        size: u64,
+    },
+    /// The proof does not show the checkpoint extends the one cosigned here; the evidence was
+    /// kept (HTTP 422).
+    Inconsistent(String),
+    /// Storage (HTTP 503).
+    Storage(String),
+}
+
+/// One cosigner at a time: each check-then-write of a witness state runs alone, so two
+/// concurrent requests for one log cannot both pass against the same old size.
+static COSIGN_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The shared witness step: cosigns `signed` (already verified as signed by `region`'s node
+/// key; `note` is its text as received) if `proof` shows it extends the last checkpoint of its
+/// log cosigned here, whose size must be `from_size`. Persists the new witness state before
+/// answering the cosignature line. Blocking.
+///
+/// # Errors
+/// [`Refusal::StaleSize`], [`Refusal::Inconsistent`] (split-view evidence kept),
+/// [`Refusal::UnknownLog`], [`Refusal::Storage`].
+pub fn cosign_signed(
+    ingest: &Ingest,
+    region: &RegionId,
+    signed: &SignedCheckpoint,
+    note: &str,
+    proof: &[Hash],
+    from_size: u64,
+) -> Result<String, Refusal> {
+    let st = ingest.state();
+    let cp = signed.checkpoint().clone();
+    // One witness state per log: a region whose store was rebuilt starts a new log (epoch).
+    if credfed_protocol::bundle::log_epoch(&cp.origin, region.as_str()).is_none() {
+        return Err(Refusal::UnknownLog(format!("origin {:?} is not an audit log of {region}", cp.origin)));
+    }
+    let _one = COSIGN_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let log = cp.origin.as_bytes().to_vec();
+    let prev = witness_state(&*st.store, &cp.origin).map_err(|e| Refusal::Storage(e.to_string()))?;
+    let (old_size, old_root) = match &prev {
+        Some(p) => (p.size, p.root.0.clone()),
+        None => (0, credfed_protocol::merkle::EMPTY_ROOT.to_vec()),
+    };
+    if from_size != old_size {
+        return Err(Refusal::StaleSize(old_size));
+    }
+    let old_root: Hash = old_root.try_into().unwrap_or([0; 32]);
+    if let Err(e) = verify_consistency(old_size, cp.size, &old_root, &cp.root, proof) {
+        let evidence = SplitView {
+            region: region.clone(),
+            earlier: prev.map(|p| p.note).unwrap_or_default(),
+            later: note.to_owned(),
+            reason: format!("size {} does not extend size {old_size} cosigned here: {e}", cp.size),
+        };
+        keep_split_view(ingest, evidence, "shown to this witness");
+        return Err(Refusal::Inconsistent(format!("not consistent with size {old_size} cosigned before: {e}")));
+    }
+    let line = cosign_cp(&cp, st.region.as_str(), &st.node_key, st.now())
+        .map_err(|e| Refusal::BadSignature(e.to_string()))?
+        .to_line();
+    let ws = WitnessState { size: cp.size, root: ByteBuf(cp.root.to_vec()), note: note.to_owned() };
+    let write = MetaWrite::Fed(FedNs::Witness, log, Some(enc(&ws)));
+    ingest.admin_blocking(vec![write], None).map_err(|e| Refusal::Storage(e.to_string()))?;
+    Ok(line)
+}
+
 /// Cosigns `note` (signed by `key`, the requesting peer's node key, for `region`) if it is
 /// consistent with the last checkpoint of `region` this node cosigned. Blocking.
 pub fn cosign(
@@ -57,50 +141,66 @@ pub fn cosign(
     proof: &[ByteBuf],
     from_size: u64,
 ) -> SyncResponse {
-    let st = ingest.state();
     let signed = match SignedCheckpoint::open(note, region.as_str(), key) {
         Ok(s) => s,
         Err(e) => return refuse("bad_checkpoint", format!("checkpoint not signed by {region}'s node key: {e}")),
     };
-    let cp = signed.checkpoint().clone();
-    // One witness state per log: a region whose store was rebuilt starts a new log (epoch).
-    if credfed_protocol::bundle::log_epoch(&cp.origin, region.as_str()).is_none() {
-        return refuse("bad_checkpoint", format!("origin {:?} is not an audit log of {region}", cp.origin));
-    }
-    let log = cp.origin.as_bytes().to_vec();
-    let prev = match witness_state(&*st.store, &cp.origin) {
-        Ok(p) => p,
-        Err(e) => return refuse("storage_unavailable", e.to_string()),
-    };
-    let (old_size, old_root) = match &prev {
-        Some(p) => (p.size, p.root.0.clone()),
-        None => (0, credfed_protocol::merkle::EMPTY_ROOT.to_vec()),
-    };
-    if from_size != old_size {
-        return refuse("stale_witness_size", old_size.to_string());
-    }
     let proof: Vec<Hash> = proof.iter().filter_map(|h| h.0.as_slice().try_into().ok()).collect();
-    let old_root: Hash = old_root.try_into().unwrap_or([0; 32]);
-    if let Err(e) = verify_consistency(old_size, cp.size, &old_root, &cp.root, &proof) {
-        let evidence = SplitView {
-            region: region.clone(),
-            earlier: prev.map(|p| p.note).unwrap_or_default(),
-            later: note.to_owned(),
-            reason: format!("size {} does not extend size {old_size} cosigned here: {e}", cp.size),
-        };
-        keep_split_view(ingest, evidence, "shown to this witness");
-        return refuse("inconsistent", format!("not consistent with size {old_size} cosigned before: {e}"));
+    match cosign_signed(ingest, region, &signed, note, &proof, from_size) {
+        Ok(line) => SyncResponse::Cosigned { signature: line },
+        Err(Refusal::StaleSize(n)) => refuse("stale_witness_size", n.to_string()),
+        Err(Refusal::Inconsistent(m)) => refuse("inconsistent", m),
+        Err(Refusal::Storage(m)) => refuse("storage_unavailable", m),
+        Err(Refusal::Malformed(m) | Refusal::UnknownLog(m) | Refusal::BadSignature(m)) => refuse("bad_checkpoint", m),
+        Err(r @ Refusal::OldSizeAbove { .. }) => refuse("bad_checkpoint", format!("{r:?}")),
     }
-    let line = match cosign_cp(&cp, st.region.as_str(), &st.node_key, st.now()) {
-        Ok(sig) => sig.to_line(),
-        Err(e) => return refuse("bad_checkpoint", e.to_string()),
+}
+
+/// C2SP tlog-witness `add-checkpoint` (<https://c2sp.org/tlog-witness>): anyone may relay a
+/// peer region's checkpoint; it is cosigned under the same rules and witness state as a peer's
+/// own request ([`cosign_signed`]). The log is found from the origin line
+/// (`credfed/<region>/audit[/<epoch>]`); its key is a node key the trust state delegates to that
+/// pinned region. Returns the cosignature line. Blocking.
+///
+/// # Errors
+/// Every [`Refusal`].
+pub fn add_checkpoint(ingest: &Ingest, body: &[u8]) -> Result<String, Refusal> {
+    use credfed_protocol::checkpoint::{AddCheckpoint, Checkpoint, Note};
+    let st = ingest.state();
+    let req = AddCheckpoint::parse(body).map_err(|e| Refusal::Malformed(e.to_string()))?;
+    let note = Note::parse(&req.note).map_err(|e| Refusal::Malformed(e.to_string()))?;
+    let cp = Checkpoint::from_body(note.text()).map_err(|e| Refusal::Malformed(e.to_string()))?;
+    let unknown =
+        || Refusal::UnknownLog(format!("origin {:?} is not a peer region's audit log witnessed here", cp.origin));
+    let region: RegionId = cp
+        .origin
+        .strip_prefix("credfed/")
+        .and_then(|r| r.split('/').next())
+        .and_then(|r| r.parse().ok())
+        .ok_or_else(unknown)?;
+    if region == st.region || credfed_protocol::bundle::log_epoch(&cp.origin, region.as_str()).is_none() {
+        return Err(unknown());
+    }
+    let now = st.now();
+    let keys: Vec<PublicKey> = {
+        let trust = st.trust();
+        trust
+            .delegations()
+            .map(|(_, d)| d.key)
+            .filter(|k| trust.node_region(k, now).as_ref() == Some(&region))
+            .collect()
     };
-    let ws = WitnessState { size: cp.size, root: ByteBuf(cp.root.to_vec()), note: note.to_owned() };
-    let write = MetaWrite::Fed(FedNs::Witness, log, Some(enc(&ws)));
-    if let Err(e) = ingest.admin_blocking(vec![write], None) {
-        return refuse("storage_unavailable", e.to_string());
+    if keys.is_empty() {
+        return Err(unknown());
     }
-    SyncResponse::Cosigned { signature: line }
+    let signed = keys
+        .iter()
+        .find_map(|k| SignedCheckpoint::open(&req.note, region.as_str(), k).ok())
+        .ok_or_else(|| Refusal::BadSignature(format!("checkpoint not signed by a node key of {region}")))?;
+    if req.old_size > cp.size {
+        return Err(Refusal::OldSizeAbove { old: req.old_size, size: cp.size });
+    }
+    cosign_signed(ingest, &region, &signed, &req.note, &req.proof, req.old_size)
 }
 
 /// Asks `peer` (of `region`) to cosign our current checkpoint, and stores the cosignature on it.

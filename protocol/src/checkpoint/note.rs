@@ -60,6 +60,9 @@ pub enum NoteError {
         /// The key name.
         name: String,
     },
+    /// Not a well-formed tlog-witness `add-checkpoint` request (the reason names the rule).
+    #[error("malformed add-checkpoint request: {0}")]
+    MalformedRequest(&'static str),
     /// A cosignature timestamp above 2^63 - 1 (tlog-cosignature forbids it).
     #[error("cosignature timestamp {0} exceeds 2^63 - 1")]
     TimestampOutOfRange(u64),

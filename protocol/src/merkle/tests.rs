@@ -225,7 +225,15 @@ fn frontier_serde_roundtrip_and_validation() {
     ciborium::into_writer(&f, &mut cbor).unwrap();
     assert_eq!(ciborium::from_reader::<Frontier, _>(&cbor[..]).unwrap(), f);
     assert!(serde_json::from_str::<Frontier>(r#"{"size":3,"nodes":[]}"#).is_err());
-    let full = Frontier::from_parts(u64::MAX, vec![EMPTY_ROOT; 64]).unwrap();
+    let full = Frontier::from_parts(MAX_TREE_SIZE, vec![EMPTY_ROOT; 63]).unwrap();
     assert_eq!(full.clone().push(EMPTY_ROOT), Err(ProofError::TreeFull));
     let _ = full.root();
+    // Go's int64: 2^63 and above are refused everywhere a size is named.
+    let big = MAX_TREE_SIZE + 1;
+    assert_eq!(Frontier::from_parts(big, vec![EMPTY_ROOT; 1]), Err(ProofError::SizeTooLarge { size: big }));
+    assert_eq!(Frontier::from_parts(u64::MAX, vec![EMPTY_ROOT; 64]), Err(ProofError::SizeTooLarge { size: u64::MAX }));
+    assert_eq!(root_from_inclusion(&EMPTY_ROOT, 0, big, &[]), Err(ProofError::SizeTooLarge { size: big }));
+    assert_eq!(verify_consistency(1, big, &EMPTY_ROOT, &EMPTY_ROOT, &[]), Err(ProofError::SizeTooLarge { size: big }));
+    assert_eq!(inclusion_proof_by(big, 0, |_| EMPTY_ROOT), Err(ProofError::SizeTooLarge { size: big }));
+    assert_eq!(consistency_proof_by(1, big, |_| EMPTY_ROOT), Err(ProofError::SizeTooLarge { size: big }));
 }

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use credfed_protocol::checkpoint::{cosign, format_vkey, sign_checkpoint, sign_note, Checkpoint, SigType};
 use credfed_protocol::keys::SecretKey;
-use credfed_protocol::merkle::{consistency_proof, inclusion_proof, leaf_hash, root, Hash, EMPTY_ROOT};
+use credfed_protocol::merkle::{consistency_proof, inclusion_proof, leaf_hash, root, Hash, EMPTY_ROOT, MAX_TREE_SIZE};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -106,7 +106,22 @@ pub fn checkpoint_vectors() -> Value {
         signed(&Checkpoint { size: 0, root: EMPTY_ROOT, ..cp.clone() }),
         true,
     );
-    add("valid: largest size 2^64 - 1", signed(&Checkpoint { size: u64::MAX, ..cp.clone() }), true);
+    add(
+        "valid: largest size 2^63 - 1 (the int64 cap)",
+        signed(&Checkpoint { size: MAX_TREE_SIZE, ..cp.clone() }),
+        true,
+    );
+    // Published as valid before the int64 cap; same bytes, now refused.
+    add(
+        "invalid: size 2^64 - 1 is above the 2^63 - 1 cap",
+        signed_text(&format!("xinyang\n{}\n{root_b64}\n", u64::MAX)),
+        false,
+    );
+    add(
+        "invalid: size 2^63 is above the 2^63 - 1 cap",
+        signed_text(&format!("xinyang\n{}\n{root_b64}\n", MAX_TREE_SIZE + 1)),
+        false,
+    );
     add(
         "valid: two extension lines (signed, opaque)",
         signed(&Checkpoint {
