@@ -144,6 +144,28 @@ impl TestNet {
         Ok(self)
     }
 
+    /// Gives city `i` its own loopback address `127.0.0.{first + i}` for libp2p (listen address
+    /// and every bootstrap list), so packets between two nodes can be told apart by address
+    /// (nftables rules). libp2p dials from its listen address (port reuse), so a node's
+    /// connections carry its own source address too. Call before starting the nodes; not
+    /// together with [`TestNet::with_proxies`].
+    ///
+    /// # Errors
+    /// Config errors.
+    pub fn with_loopback_ips(mut self, first: u8) -> anyhow::Result<TestNet> {
+        for (i, c) in self.cities.iter_mut().enumerate() {
+            let ip = format!("127.0.0.{}", u32::from(first) + i as u32);
+            let port = p2p_socket(&c.p2p)?.port();
+            c.p2p = c.p2p.replacen("/ip4/127.0.0.1/", &format!("/ip4/{ip}/"), 1);
+            edit_config(&c.config, |cfg| cfg.p2p.listen = vec![format!("/ip4/{ip}/tcp/{port}")])?;
+        }
+        for c in &self.cities {
+            let boot = self.cities.iter().filter(|o| o.region != c.region).map(|o| o.p2p.clone()).collect();
+            edit_config(&c.config, |cfg| cfg.p2p.bootstrap = boot)?;
+        }
+        Ok(self)
+    }
+
     /// Index of `region`.
     ///
     /// # Panics
@@ -192,6 +214,24 @@ impl TestNet {
     /// # Errors
     /// Start failures, or not healthy within 30 s.
     pub async fn start(&mut self, region: &str, how: Run) -> anyhow::Result<()> {
+        self.start_inner(region, how, None).await
+    }
+
+    /// Starts `region` in-process with an injected wall clock (RELIABILITY F14: skew and jumps
+    /// at run time) and waits until its API answers.
+    ///
+    /// # Errors
+    /// See [`TestNet::start`].
+    pub async fn start_with_clock(&mut self, region: &str, clock: credfed_node::state::Clock) -> anyhow::Result<()> {
+        self.start_inner(region, Run::InProcess, Some(clock)).await
+    }
+
+    async fn start_inner(
+        &mut self,
+        region: &str,
+        how: Run,
+        clock: Option<credfed_node::state::Clock>,
+    ) -> anyhow::Result<()> {
         let i = self.idx(region);
         if !matches!(self.slots[i].running, Running::Stopped) {
             bail!("{region} is already running");
@@ -201,8 +241,11 @@ impl TestNet {
         self.slots[i].running = match how {
             Run::InProcess => {
                 let cfg = NodeConfig::load(&city.config)?;
+                let clock = clock.unwrap_or_else(credfed_node::state::system_clock);
                 Running::InProcess(Box::new(
-                    credfed_node::start(cfg).await.with_context(|| format!("starting {region}"))?,
+                    credfed_node::node::start_with_clock(cfg, clock)
+                        .await
+                        .with_context(|| format!("starting {region}"))?,
                 ))
             }
             Run::Process => Running::Process(spawn_process(&city)?),
