@@ -13,8 +13,8 @@
 #    other's new record; publishes at Anqing and `docker kill -s KILL`s it right after the
 #    201, starts it again and checks the acknowledged record survived;
 # 6. `docker pause`s Huanggang (cgroup freezer: the process is stopped, its sockets stay open),
-#    publishes at Suzhou, checks after 3 s that the paused node answers nothing, unpauses it and
-#    waits until it serves Suzhou's record;
+#    publishes at Xinyang, checks after 3 s that the paused node answers nothing, unpauses it and
+#    waits until it serves Xinyang's record;
 # 7. reconnects Lu'an (same address) and asserts within 60 s that the five /v1/feeds heads are
 #    equal, no equivocation is reported, and every record of the test is readable at every
 #    node. Prints the convergence time.
@@ -61,6 +61,7 @@ cleanup() {
     echo "---- logs (last 40 lines per city) ----"
     dc logs --no-color --tail 40 2>&1 || true
   fi
+  for c in "${cid[@]}"; do docker unpause "$c" >/dev/null 2>&1 || true; done
   dc down -v --remove-orphans >/dev/null 2>&1 || true
   rm -rf "$work"
   [[ $rc == 0 ]] && echo "test-partition: PASS" || echo "test-partition: FAIL (exit $rc)"
@@ -160,18 +161,18 @@ has_record anqing "$r4" || fail "anqing lost acknowledged record $r4 to kill -9"
 log "anqing still holds its acknowledged record ${r4:0:12}…"
 echo "FIGURE docker kill -9: anqing restarted → healthy with 3 peers and its acked record in $(printf '%.1f' "$(echo "$(date +%s.%N) - $t_kill" | bc)")s"
 
-# ---- 6: pause Huanggang, publish at Suzhou, unpause --------------------------------------
+# ---- 6: pause Huanggang, publish at Xinyang, unpause --------------------------------------
 docker pause "$(container huanggang)" >/dev/null
 t_pause=$(date +%s.%N)
 log "huanggang paused"
-r5="$(publish suzhou 5)"
+r5="$(publish xinyang 5)"
 sleep 3
 [[ -z "$(health_peers huanggang)" ]] || fail "huanggang answered /v1/health while paused: no pause"
 docker unpause "$(container huanggang)" >/dev/null
 paused="$(printf '%.1f' "$(echo "$(date +%s.%N) - $t_pause" | bc)")"
 t_unpause=$(date +%s.%N)
 log "huanggang unpaused after ${paused}s"
-wait_until 30 "suzhou's ${r5:0:12}… readable at huanggang after the pause" has_record huanggang "$r5"
+wait_until 30 "xinyang's ${r5:0:12}… readable at huanggang after the pause" has_record huanggang "$r5"
 echo "FIGURE docker pause: huanggang frozen ${paused}s; unpause → holds the record published meanwhile in $(printf '%.1f' "$(echo "$(date +%s.%N) - $t_unpause" | bc)")s"
 
 # ---- 7: heal and converge ------------------------------------------------------------------
