@@ -6,9 +6,11 @@
 //!   (held back 200–1000 ms for a retransmission, order kept) and resetting 10 % of new
 //!   connections. Every city publishes; every acknowledged record must reach every city and the
 //!   feed heads must agree within a generous bound. Convergence = last ack → equal heads.
-//! * `one_way_partition_nft`: three processes on their own loopback addresses
-//!   (127.0.0.21-23); an nftables rule (table `credfed_test`, removed on drop, panic or not)
-//!   drops every packet from Xinyang to Suzhou, and nothing else. Under TCP that cuts the pair
+//! * `one_way_partition_nft`: three processes, each in its own network namespace (veths on a
+//!   bridge; on one loopback a node's dials leave from 127.0.0.1 and sometimes an ephemeral
+//!   port, so packets cannot be told apart by sender); an nftables rule in Xinyang's namespace
+//!   (table `credfed_test`, removed on drop, panic or not, as are the namespaces) drops every
+//!   packet from Xinyang to Suzhou, and nothing else. Under TCP that cuts the pair
 //!   both ways (A→B data and A's ACKs of B's data are both dropped), so the protocol must route
 //!   around it: records of each reach the other through Lu'an (gossip forwarded / synced from
 //!   Lu'an, never straight from the peer), neither node wedges, and after the rule is removed
@@ -19,7 +21,8 @@
 //!   others as `signed_in_future` (more than `MAX_FUTURE_SKEW_SECS` = 300 s ahead of their
 //!   clocks) and kept pending — their feed of Xinyang stops there. Then Xinyang's clock jumps
 //!   back 20 min at run time (10 min behind): the others' new records are now in its future
-//!   and it refuses them the same way, while accepting everything signed earlier. Then every
+//!   and it refuses them the same way, and its own submissions fall before its keys' validity
+//!   (`422 key_not_yet_valid`, nothing acknowledged). Then every
 //!   clock is right again and ten minutes have passed (all offsets = +10 min): everything
 //!   pending is accepted, heads agree and every acknowledged record is at every node.
 //!
@@ -126,29 +129,35 @@ async fn latency_and_loss() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// An nftables table of our own, deleted on drop (also when the test panics).
-struct NftTable(&'static str);
+/// `nft ARGS` in network namespace `ns`.
+fn nft(ns: &str) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", ns, "nft"]);
+    c
+}
+
+/// An nftables table of our own in a namespace, deleted on drop (also when the test panics).
+struct NftTable(&'static str, String);
 
 impl NftTable {
-    /// Creates table `ip NAME` with `rules` in an output-hook filter chain (a stale table of
-    /// that name, left by a killed run, is deleted first).
-    fn create(name: &'static str, rules: &[String]) -> anyhow::Result<NftTable> {
-        let _ = Command::new("nft").args(["delete", "table", "ip", name]).output();
+    /// Creates table `ip NAME` in namespace `ns` with `rules` in an output-hook filter chain.
+    fn create(ns: &str, name: &'static str, rules: &[String]) -> anyhow::Result<NftTable> {
+        let _ = nft(ns).args(["delete", "table", "ip", name]).output();
         let script = format!(
             "table ip {name} {{\n chain out {{\n  type filter hook output priority 0; policy accept;\n{}\n }}\n}}\n",
             rules.iter().map(|r| format!("  {r}")).collect::<Vec<_>>().join("\n")
         );
         let path = std::env::temp_dir().join(format!("{name}-{}.nft", std::process::id()));
         std::fs::write(&path, script)?;
-        let out = Command::new("nft").arg("-f").arg(&path).output()?;
+        let out = nft(ns).arg("-f").arg(&path).output()?;
         let _ = std::fs::remove_file(&path);
         anyhow::ensure!(out.status.success(), "nft -f: {}", String::from_utf8_lossy(&out.stderr));
-        Ok(NftTable(name))
+        Ok(NftTable(name, ns.to_owned()))
     }
 
     /// Packets counted by the table's rules (each rule has a `counter`).
     fn packets(&self) -> u64 {
-        let out = Command::new("nft").args(["list", "table", "ip", self.0]).output();
+        let out = nft(&self.1).args(["list", "table", "ip", self.0]).output();
         let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
         let words: Vec<&str> = text.split_whitespace().collect();
         words.windows(2).filter(|w| w[0] == "packets").filter_map(|w| w[1].parse::<u64>().ok()).sum()
@@ -157,7 +166,66 @@ impl NftTable {
 
 impl Drop for NftTable {
     fn drop(&mut self) {
-        let _ = Command::new("nft").args(["delete", "table", "ip", self.0]).status();
+        let _ = nft(&self.1).args(["delete", "table", "ip", self.0]).status();
+    }
+}
+
+/// Run `cmd args…`; an error naming it when it fails.
+fn sh(cmd: &str, args: &[&str]) -> anyhow::Result<()> {
+    let o = Command::new(cmd).args(args).output()?;
+    anyhow::ensure!(o.status.success(), "{cmd} {}: {}", args.join(" "), String::from_utf8_lossy(&o.stderr));
+    Ok(())
+}
+
+/// One network namespace per node (`cft14-n<i>`, address 10.214.0.<11+i>), joined by a bridge
+/// in a hub namespace (`cft14-hub`: a fresh namespace has no firewall, unlike the host's,
+/// where Docker's FORWARD policy would drop bridged traffic), and a veth from the test's own
+/// namespace (10.214.0.1) so the test reaches every API. All of it is deleted on drop.
+struct Netns {
+    nodes: Vec<(String, std::net::Ipv4Addr)>,
+}
+
+impl Netns {
+    fn create(n: usize) -> anyhow::Result<Netns> {
+        let mut me = Netns { nodes: Vec::new() };
+        me.teardown(n); // leftovers of a killed run
+        let hub = "cft14-hub";
+        sh("ip", &["netns", "add", hub])?;
+        let inhub = |args: &[&str]| sh("ip", &[&["netns", "exec", hub, "ip"], args].concat());
+        inhub(&["link", "add", "br0", "type", "bridge"])?;
+        inhub(&["link", "set", "br0", "up"])?;
+        sh("ip", &["link", "add", "cft14-h", "type", "veth", "peer", "name", "vhost", "netns", hub])?;
+        sh("ip", &["addr", "add", "10.214.0.1/24", "dev", "cft14-h"])?;
+        sh("ip", &["link", "set", "cft14-h", "up"])?;
+        inhub(&["link", "set", "vhost", "master", "br0", "up"])?;
+        for i in 0..n {
+            let (ns, ip) = (format!("cft14-n{i}"), std::net::Ipv4Addr::new(10, 214, 0, 11 + i as u8));
+            sh("ip", &["netns", "add", &ns])?;
+            me.nodes.push((ns.clone(), ip));
+            let port = format!("vn{i}");
+            inhub(&["link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns])?;
+            inhub(&["link", "set", &port, "master", "br0", "up"])?;
+            let innode = |args: &[&str]| sh("ip", &[&["netns", "exec", ns.as_str(), "ip"], args].concat());
+            innode(&["addr", "add", &format!("{ip}/24"), "dev", "eth0"])?;
+            innode(&["link", "set", "eth0", "up"])?;
+            innode(&["link", "set", "lo", "up"])?;
+        }
+        Ok(me)
+    }
+
+    fn teardown(&self, n: usize) {
+        for i in 0..n.max(self.nodes.len()) {
+            let _ = Command::new("ip").args(["netns", "del", &format!("cft14-n{i}")]).output();
+        }
+        // Deleting the hub deletes its veth ends, and with them the test's end.
+        let _ = Command::new("ip").args(["netns", "del", "cft14-hub"]).output();
+        let _ = Command::new("ip").args(["link", "del", "cft14-h"]).output();
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        self.teardown(0);
     }
 }
 
@@ -171,6 +239,10 @@ fn nft_unavailable() -> Option<String> {
         Ok(o) if o.status.success() => None,
         _ => Some("`nft` is not installed (Debian package nftables)".into()),
     }
+    .or_else(|| {
+        let ok = Command::new("ip").args(["netns", "list"]).output().is_ok_and(|o| o.status.success());
+        (!ok).then(|| "`ip netns` does not work (iproute2)".into())
+    })
 }
 
 /// The `source` peer of every `accepted` audit event at `region` about an object in `ids`.
@@ -194,14 +266,16 @@ async fn one_way_partition_nft() -> anyhow::Result<()> {
         println!("SKIP one_way_partition_nft: {why}");
         return Ok(());
     }
-    let mut net = TestNet::new(3, SYNC_MS).await?.with_loopback_ips(21)?;
+    let ns = Netns::create(3)?;
+    let mut net = TestNet::new(3, SYNC_MS).await?.in_netns(&ns.nodes)?;
     net.start_all(Run::Process).await?;
     let before = publish(&net, "xinyang", "411500", 900, 2, "before the cut").await?;
     net.wait_converged(Duration::from_secs(15)).await?;
 
-    // Xinyang (127.0.0.21) → Suzhou (127.0.0.22): every packet dropped; the reverse direction
-    // and everything to and from Lu'an untouched.
-    let cut = NftTable::create("credfed_test", &["ip saddr 127.0.0.21 ip daddr 127.0.0.22 counter drop".into()])?;
+    // Xinyang → Suzhou: every packet Xinyang's namespace sends to Suzhou's address is dropped;
+    // the reverse direction and everything to and from Lu'an untouched.
+    let (xy_ns, sz_ip) = (&ns.nodes[net.idx("xinyang")].0, ns.nodes[net.idx("suzhou")].1);
+    let cut = NftTable::create(xy_ns, "credfed_test", &[format!("ip daddr {sz_ip} counter drop")])?;
     let t_cut = Instant::now();
     let xy = publish(&net, "xinyang", "411500", 1000, 10, "one-way cut").await?;
     let sz = publish(&net, "suzhou", "320500", 1000, 10, "one-way cut").await?;
@@ -210,13 +284,24 @@ async fn one_way_partition_nft() -> anyhow::Result<()> {
         held(&net, "suzhou", &xy).await == xy.len() && held(&net, "xinyang", &sz).await == sz.len()
     })
     .await?;
-    let dropped = cut.packets();
-    // Neither node wedged: both still take submissions and answer.
+    // Hold the cut past TCP's and libp2p ping's patience; neither node may wedge: both still
+    // take submissions, and what they publish still crosses.
+    tokio::time::sleep(Duration::from_secs(15).saturating_sub(t_cut.elapsed())).await;
     let more = publish(&net, "xinyang", "411500", 1100, 2, "one-way cut, later").await?;
     let more_sz = publish(&net, "suzhou", "320500", 1100, 2, "one-way cut, later").await?;
-    let (xy_peer, sz_peer, luan_peer) =
-        (net.peer_id("xinyang").to_string(), net.peer_id("suzhou").to_string(), net.peer_id("luan").to_string());
-    let at_sz = carriers(&net, "suzhou", &xy).await?;
+    let t_later = Instant::now();
+    wait_until(Duration::from_secs(60), "later records across the cut", || async {
+        held(&net, "suzhou", &more).await == more.len() && held(&net, "xinyang", &more_sz).await == more_sz.len()
+    })
+    .await?;
+    let later = t_later.elapsed();
+    let peers = (net.peer_count("xinyang").await?, net.peer_count("suzhou").await?);
+    let dropped = cut.packets();
+    let (xy_peer, luan_peer) = (net.peer_id("xinyang").to_string(), net.peer_id("luan").to_string());
+    let mut at_sz = carriers(&net, "suzhou", &xy).await?;
+    for (k, n) in carriers(&net, "suzhou", &more).await? {
+        *at_sz.entry(k).or_default() += n;
+    }
     let at_xy = carriers(&net, "xinyang", &sz).await?;
     let cut_s = t_cut.elapsed().as_secs_f64();
 
@@ -230,19 +315,21 @@ async fn one_way_partition_nft() -> anyhow::Result<()> {
     net.wait_connected(Duration::from_secs(90)).await?;
     let reconnected = t_heal.elapsed();
     println!(
-        "FIGURE net_faults one-way nft: Xinyang→Suzhou packets dropped ({dropped} counted) for {cut_s:.1} s; 10+10 records crossed via Lu'an in {} ms; heal → identical heads, {} records everywhere in {} ms, full mesh again in {} ms",
+        "FIGURE net_faults one-way nft: Xinyang→Suzhou packets dropped ({dropped} counted) for {cut_s:.1} s; 10+10 records crossed in {} ms, 2+2 more after 15 s in {} ms (peers then: Xinyang {}, Suzhou {}); heal → identical heads, {} records everywhere in {} ms, full mesh again in {} ms",
         via.as_millis(),
+        later.as_millis(),
+        peers.0,
+        peers.1,
         ids.len(),
         converged.as_millis(),
         reconnected.as_millis()
     );
-    println!("  Xinyang's records at Suzhou, by carrier: {at_sz:?}");
-    println!("  Suzhou's records at Xinyang, by carrier: {at_xy:?}");
-    println!("  (xinyang {xy_peer}, suzhou {sz_peer}, luan {luan_peer})");
+    println!("  Xinyang's records at Suzhou, by carrier (must be Lu'an {luan_peer}): {at_sz:?}");
+    println!("  Suzhou's records at Xinyang, by carrier (Suzhou's data still flows that way): {at_xy:?}");
     assert!(dropped > 0, "the nft rule dropped nothing: the cut was not real");
-    for (what, by, direct) in [("Xinyang's at Suzhou", &at_sz, &xy_peer), ("Suzhou's at Xinyang", &at_xy, &sz_peer)] {
-        assert!(!by.keys().any(|k| k.ends_with(direct.as_str())), "{what} came straight across the cut: {by:?}");
-    }
+    // Only Xinyang → Suzhou is cut. Suzhou → Xinyang segments still arrive (Xinyang's ACKs do
+    // not), so Suzhou's records may come straight; Xinyang's must not.
+    assert!(!at_sz.keys().any(|k| k.ends_with(xy_peer.as_str())), "Xinyang's records crossed the cut: {at_sz:?}");
     net.shutdown().await;
     Ok(())
 }
@@ -275,28 +362,45 @@ async fn clock_skew() -> anyhow::Result<()> {
     let ahead_at = (held(&net, "suzhou", &ahead).await, held(&net, "luan", &ahead).await);
     let sz_at_xy = held(&net, "xinyang", &sz_ok).await;
     let refused_1 = refusals(&net, "suzhou").await;
+    println!("DEBUG after 1: suzhou heads {:?} xinyang heads {:?}", net.feeds("suzhou").await?, net.feeds("xinyang").await?);
 
     // 2. Run-time jump: Xinyang 20 min back, now 10 min behind. Others' new records are in its
     // future.
     offsets[xy].store(-TEN_MIN, Ordering::SeqCst);
-    let behind = publish(&net, "xinyang", "411500", 2200, 5, "clock -10 min").await?;
+    // Its own submissions now fall before its keys' validity (the delegations were made at set-up,
+    // on the right clock): refused with a clear error, nothing acknowledged.
+    let name = net.city("xinyang").anchor.name.clone();
+    let draft = credfed_tests::penalty_draft(&name, &uscc("411500", 2200), "general", days_ago(30), "public", "-10 min");
+    let own = net.submit("xinyang", &draft).await?;
+    let own_refusal = format!("{} {}", own.status, own.json["error"]["code"].as_str().unwrap_or("?"));
     let la_new = publish(&net, "luan", "341500", 2200, 5, "clock right").await?;
     tokio::time::sleep(quiet).await;
     let la_at_xy = held(&net, "xinyang", &la_new).await;
     let refused_2 = refusals(&net, "xinyang").await;
+    println!("DEBUG after 2: suzhou heads {:?} xinyang heads {:?}", net.feeds("suzhou").await?, net.feeds("xinyang").await?);
+    let r = net.get("suzhou", "/v1/feeds/xinyang?from=3&to=8", Some("audit")).await?;
+    println!("DEBUG suzhou's xinyang 3..8: {}", r.text().chars().take(600).collect::<String>());
 
     // 3. Clocks right, ten minutes later: every node at +10 min.
     for o in &offsets {
         o.store(TEN_MIN, Ordering::SeqCst);
     }
     let t_fix = Instant::now();
-    ids.extend(ahead.iter().chain(&sz_ok).chain(&behind).chain(&la_new).cloned());
+    ids.extend(ahead.iter().chain(&sz_ok).chain(&la_new).cloned());
+    // Xinyang takes submissions again.
+    ids.extend(publish(&net, "xinyang", "411500", 2300, 2, "clock fixed").await?);
     let r = net.wait_converged(Duration::from_secs(60)).await;
     let everything = wait_until(Duration::from_secs(30), "every acked record at every city", || everywhere(&net, &ids)).await;
     let took = t_fix.elapsed();
+    for (what, g) in [("ahead", &ahead), ("sz_ok", &sz_ok), ("la_new", &la_new)] {
+        for id in g.iter() {
+            let r = net.object("suzhou", id).await?;
+            println!("DEBUG {what} {id} at suzhou: {} {}", r.status, r.text().chars().take(200).collect::<String>());
+        }
+    }
     let held_end: Vec<usize> = futures::future::join_all(net.regions().iter().map(|r| held(&net, r, &ids))).await;
     println!(
-        "FIGURE net_faults clock skew: Xinyang +10 min → its {} records held by Suzhou/Lu'an: {}/{} (Suzhou refused {refused_1:?}), Suzhou's {} at Xinyang: {sz_at_xy}; jump to −10 min → Lu'an's {} at Xinyang: {la_at_xy} (Xinyang refused {refused_2:?}); clocks fixed → identical heads and {} records everywhere in {} ms (held per city {held_end:?})",
+        "FIGURE net_faults clock skew: Xinyang +10 min → its {} records held by Suzhou/Lu'an: {}/{} (Suzhou refused {refused_1:?}), Suzhou's {} at Xinyang: {sz_at_xy}; jump to −10 min → its own submission: {own_refusal}, Lu'an's {} at Xinyang: {la_at_xy} (Xinyang refused {refused_2:?}); clocks fixed → identical heads and {} records everywhere in {} ms (held per city {held_end:?})",
         ahead.len(),
         ahead_at.0,
         ahead_at.1,
@@ -312,6 +416,7 @@ async fn clock_skew() -> anyhow::Result<()> {
     assert!(refused_1.contains_key("signed_in_future"), "no signed_in_future refusal at Suzhou: {refused_1:?}");
     assert_eq!(sz_at_xy, sz_ok.len(), "Xinyang (ahead) must accept records signed in its past");
     assert_eq!(la_at_xy, 0, "Xinyang 10 min behind accepted records from its future");
+    assert!(own.status == 422 && own.json["error"]["code"].is_string(), "own submit 10 min behind: {own_refusal}");
     assert!(refused_2.contains_key("signed_in_future"), "no signed_in_future refusal at Xinyang: {refused_2:?}");
     let _ = (sz, la);
     net.shutdown().await;
