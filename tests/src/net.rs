@@ -109,7 +109,10 @@ impl TestNet {
             edit_config(&c.config, |cfg| cfg.admin.listen = Some(a))?;
             admin.push(a);
         }
-        let slots = created.iter().map(|_| Slot { running: Running::Stopped, how: Run::InProcess, wrapper: Vec::new() }).collect();
+        let slots = created
+            .iter()
+            .map(|_| Slot { running: Running::Stopped, how: Run::InProcess, wrapper: Vec::new() })
+            .collect();
         Ok(TestNet {
             dir,
             cities: created,
