@@ -353,9 +353,12 @@ async fn clock_skew() -> anyhow::Result<()> {
 }
 
 /// The stricter oracle of RELIABILITY F14 ("after the clocks are fixed, pending objects are
-/// accepted"), which fails today: a body refused as `signed_in_future` leaves its feed entry
-/// applied without it, and it is not fetched again once the clocks agree (heads converge, the
-/// bodies stay missing at the nodes that refused them). Run with `--ignored` once fixed.
+/// accepted"), which fails today: `signed_in_future` is a `Decision::Reject`, and the writer
+/// (`ingest/writer.rs`, "a peer's entry advances the feed even when its object is refused")
+/// commits the entry and drops the body for good: it is neither parked nor marked
+/// `FedNs::Missing`, so anti-entropy never asks for it again once the clocks agree (heads
+/// converge, the bodies stay missing at the nodes that refused them). Run with `--ignored`
+/// once fixed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "known bug: bodies refused as signed_in_future are not fetched again after the clocks are fixed"]
 async fn clock_skew_refused_bodies_recovered() -> anyhow::Result<()> {
