@@ -403,7 +403,8 @@ fn instrument(pkg: &str, test: &str, prefix: &str, env: &[(&str, &str)]) -> anyh
     Ok((ok, lines.remove(0)))
 }
 
-/// Runs a figure-printing test and returns, for each prefix, the line starting with it.
+/// Runs a figure-printing test and returns, for each prefix, the line (from the prefix on)
+/// holding it.
 fn instrument_lines(
     pkg: &str,
     test: &str,
@@ -418,7 +419,8 @@ fn instrument_lines(
         .with_context(|| format!("cargo test -p {pkg} --test {test}"))?;
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     let lines: Vec<Option<String>> =
-        prefixes.iter().map(|p| out.lines().find(|l| l.starts_with(p)).map(str::to_string)).collect();
+        // `-q` prints each test's progress mark (`.`, `i`) on the line a figure then starts on.
+        prefixes.iter().map(|p| out.lines().find_map(|l| l.find(p).map(|i| l[i..].to_string()))).collect();
     if !o.status.success() || lines.iter().any(Option::is_none) {
         eprintln!("{test} output:\n{out}\n{}", String::from_utf8_lossy(&o.stderr));
     }
