@@ -12,12 +12,17 @@
 #    its own network), publishes at Xinyang and at Lu'an and checks neither side sees the
 #    other's new record; publishes at Anqing and `docker kill -s KILL`s it right after the
 #    201, starts it again and checks the acknowledged record survived;
-# 6. reconnects Lu'an (same address) and asserts within 60 s that the five /v1/feeds heads are
+# 6. `docker pause`s Huanggang (cgroup freezer: the process is stopped, its sockets stay open),
+#    publishes at Xinyang, checks after 3 s that the paused node answers nothing, unpauses it and
+#    waits until it serves Xinyang's record;
+# 7. reconnects Lu'an (same address) and asserts within 60 s that the five /v1/feeds heads are
 #    equal, no equivocation is reported, and every record of the test is readable at every
 #    node. Prints the convergence time.
+# Each scenario prints one `FIGURE docker …` line (kill -9 recovery, pause catch-up, partition
+# convergence).
 # `compose down -v` and removal of the temporary directory run on exit (trap), pass or fail.
 #
-# Needs: docker (Compose v2 plugin or docker-compose v1), curl, jq. Host ports 127.0.0.1:8541-8545.
+# Needs: docker (Compose v2 plugin or docker-compose v1), curl, jq, bc. Host ports 127.0.0.1:8541-8545.
 # Not part of `cargo test` (it takes about a minute and needs a Docker engine).
 set -euo pipefail
 
@@ -29,7 +34,7 @@ cities=(xinyang suzhou luan anqing huanggang)
 declare -A port=([xinyang]=8541 [suzhou]=8542 [luan]=8543 [anqing]=8544 [huanggang]=8545)
 declare -A uscc=([xinyang]=91411500MA0000001Y [luan]=91341500MA0000002P [anqing]=91340800MA00000041)
 
-for tool in docker curl jq; do
+for tool in docker curl jq bc; do
   command -v "$tool" >/dev/null || { echo "test-partition: needs $tool" >&2; exit 2; }
 done
 if docker compose version >/dev/null 2>&1; then
@@ -56,6 +61,7 @@ cleanup() {
     echo "---- logs (last 40 lines per city) ----"
     dc logs --no-color --tail 40 2>&1 || true
   fi
+  for c in "${cid[@]}"; do docker unpause "$c" >/dev/null 2>&1 || true; done
   dc down -v --remove-orphans >/dev/null 2>&1 || true
   rm -rf "$work"
   [[ $rc == 0 ]] && echo "test-partition: PASS" || echo "test-partition: FAIL (exit $rc)"
@@ -136,6 +142,7 @@ luan_id="$(container luan)"
 fed_net="$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$luan_id" | tr ' ' '\n' | grep '_fed$')"
 luan_ip="$(docker inspect -f "{{(index .NetworkSettings.Networks \"$fed_net\").IPAddress}}" "$luan_id")"
 docker network disconnect "$fed_net" "$luan_id"
+t_cut=$(date +%s.%N)
 log "luan disconnected from $fed_net (was $luan_ip)"
 r2="$(publish xinyang 2)"
 r3="$(publish luan 3)"
@@ -147,13 +154,29 @@ sleep 3
 has_record xinyang "$r3" && fail "xinyang has luan's record during the partition: no partition"
 has_record luan "$r2" && fail "luan has xinyang's record during the partition: no partition"
 log "partition holds: luan and xinyang do not see each other's new records after 3s"
+t_kill=$(date +%s.%N)
 docker start "$(container anqing)" >/dev/null
 wait_until 30 "anqing back after kill -9 (3 peers)" all_peers_at_least 3 anqing
 has_record anqing "$r4" || fail "anqing lost acknowledged record $r4 to kill -9"
 log "anqing still holds its acknowledged record ${r4:0:12}…"
+echo "FIGURE docker kill -9: anqing restarted → healthy with 3 peers and its acked record in $(printf '%.1f' "$(echo "$(date +%s.%N) - $t_kill" | bc)")s"
 
-# ---- 6: heal and converge ------------------------------------------------------------------
-ids=("$r1" "$r2" "$r3" "$r4")
+# ---- 6: pause Huanggang, publish at Xinyang, unpause --------------------------------------
+docker pause "$(container huanggang)" >/dev/null
+t_pause=$(date +%s.%N)
+log "huanggang paused"
+r5="$(publish xinyang 5)"
+sleep 3
+[[ -z "$(health_peers huanggang)" ]] || fail "huanggang answered /v1/health while paused: no pause"
+docker unpause "$(container huanggang)" >/dev/null
+paused="$(printf '%.1f' "$(echo "$(date +%s.%N) - $t_pause" | bc)")"
+t_unpause=$(date +%s.%N)
+log "huanggang unpaused after ${paused}s"
+wait_until 30 "xinyang's ${r5:0:12}… readable at huanggang after the pause" has_record huanggang "$r5"
+echo "FIGURE docker pause: huanggang frozen ${paused}s; unpause → holds the record published meanwhile in $(printf '%.1f' "$(echo "$(date +%s.%N) - $t_unpause" | bc)")s"
+
+# ---- 7: heal and converge ------------------------------------------------------------------
+ids=("$r1" "$r2" "$r3" "$r4" "$r5")
 converged() {
   local c id first="" h
   for c in "${cities[@]}"; do
@@ -168,9 +191,10 @@ converged() {
 docker network connect --ip "$luan_ip" "$fed_net" "$luan_id"
 log "luan reconnected to $fed_net at $luan_ip"
 t0=$(date +%s.%N)
-wait_until "$converge_limit" "converged: five equal feed heads, 4 records at all five" converged
+wait_until "$converge_limit" "converged: five equal feed heads, ${#ids[@]} records at all five" converged
 elapsed="$(printf '%.1f' "$(echo "$(date +%s.%N) - $t0" | bc)")"
 for c in "${cities[@]}"; do
   printf '  %-10s %s\n' "$c" "$(heads "$c" | jq -c 'map("\(.origin):\(.seq)") | join(" ")')"
 done
 log "convergence time after healing the partition: ${elapsed}s (limit ${converge_limit}s)"
+echo "FIGURE docker partition: luan cut off $(printf '%.1f' "$(echo "$t0 - $t_cut" | bc)")s; reconnect → five equal heads, ${#ids[@]} records at all five in ${elapsed}s (limit ${converge_limit}s)"

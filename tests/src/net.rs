@@ -41,6 +41,8 @@ enum Running {
 struct Slot {
     running: Running,
     how: Run,
+    /// Command prefix for a process (e.g. `ip netns exec NS`), empty for none.
+    wrapper: Vec<String>,
 }
 
 /// Which cities: a count (the demo's order: xinyang, suzhou, luan, …) or explicit ids.
@@ -107,7 +109,10 @@ impl TestNet {
             edit_config(&c.config, |cfg| cfg.admin.listen = Some(a))?;
             admin.push(a);
         }
-        let slots = created.iter().map(|_| Slot { running: Running::Stopped, how: Run::InProcess }).collect();
+        let slots = created
+            .iter()
+            .map(|_| Slot { running: Running::Stopped, how: Run::InProcess, wrapper: Vec::new() })
+            .collect();
         Ok(TestNet {
             dir,
             cities: created,
@@ -141,6 +146,33 @@ impl TestNet {
             edit_config(&from.config, |cfg| cfg.p2p.bootstrap = boot)?;
         }
         self.mesh = Mesh { links };
+        Ok(self)
+    }
+
+    /// Runs city `i` (as a process) in network namespace `netns[i].0` at address `netns[i].1`:
+    /// its API and libp2p listen there, every bootstrap list names those addresses, and the
+    /// process is started through `ip netns exec`. The namespaces (reachable from the test's
+    /// namespace) are the caller's. Call before starting the nodes.
+    ///
+    /// # Errors
+    /// Config errors.
+    pub fn in_netns(mut self, netns: &[(String, std::net::Ipv4Addr)]) -> anyhow::Result<TestNet> {
+        for (i, (ns, ip)) in netns.iter().enumerate() {
+            let c = &mut self.cities[i];
+            let port = p2p_socket(&c.p2p)?.port();
+            c.api = SocketAddr::new((*ip).into(), c.api.port());
+            c.p2p = c.p2p.replacen("/ip4/127.0.0.1/", &format!("/ip4/{ip}/"), 1);
+            let api = c.api;
+            edit_config(&c.config, |cfg| {
+                cfg.api.listen = api;
+                cfg.p2p.listen = vec![format!("/ip4/{ip}/tcp/{port}")];
+            })?;
+            self.slots[i].wrapper = ["ip", "netns", "exec", ns.as_str()].map(String::from).to_vec();
+        }
+        for c in &self.cities {
+            let boot = self.cities.iter().filter(|o| o.region != c.region).map(|o| o.p2p.clone()).collect();
+            edit_config(&c.config, |cfg| cfg.p2p.bootstrap = boot)?;
+        }
         Ok(self)
     }
 
@@ -192,6 +224,24 @@ impl TestNet {
     /// # Errors
     /// Start failures, or not healthy within 30 s.
     pub async fn start(&mut self, region: &str, how: Run) -> anyhow::Result<()> {
+        self.start_inner(region, how, None).await
+    }
+
+    /// Starts `region` in-process with an injected wall clock (RELIABILITY F14: skew and jumps
+    /// at run time) and waits until its API answers.
+    ///
+    /// # Errors
+    /// See [`TestNet::start`].
+    pub async fn start_with_clock(&mut self, region: &str, clock: credfed_node::state::Clock) -> anyhow::Result<()> {
+        self.start_inner(region, Run::InProcess, Some(clock)).await
+    }
+
+    async fn start_inner(
+        &mut self,
+        region: &str,
+        how: Run,
+        clock: Option<credfed_node::state::Clock>,
+    ) -> anyhow::Result<()> {
         let i = self.idx(region);
         if !matches!(self.slots[i].running, Running::Stopped) {
             bail!("{region} is already running");
@@ -201,11 +251,14 @@ impl TestNet {
         self.slots[i].running = match how {
             Run::InProcess => {
                 let cfg = NodeConfig::load(&city.config)?;
+                let clock = clock.unwrap_or_else(credfed_node::state::system_clock);
                 Running::InProcess(Box::new(
-                    credfed_node::start(cfg).await.with_context(|| format!("starting {region}"))?,
+                    credfed_node::node::start_with_clock(cfg, clock)
+                        .await
+                        .with_context(|| format!("starting {region}"))?,
                 ))
             }
-            Run::Process => Running::Process(spawn_process(&city)?),
+            Run::Process => Running::Process(spawn_process(&city, &self.slots[i].wrapper)?),
         };
         let url = self.url(region, "/v1/health");
         let http = self.http.clone();
@@ -665,11 +718,18 @@ pub fn p2p_socket(multiaddr: &str) -> anyhow::Result<SocketAddr> {
     }
 }
 
-fn spawn_process(city: &City) -> anyhow::Result<Child> {
+fn spawn_process(city: &City, wrapper: &[String]) -> anyhow::Result<Child> {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(city.dir.join("node.log"))?;
     let filter = std::env::var("CREDFED_TEST_LOG").unwrap_or_else(|_| "warn".into());
-    Command::new(node_binary())
-        .arg("run")
+    let mut cmd = match wrapper.split_first() {
+        Some((first, rest)) => {
+            let mut c = Command::new(first);
+            c.args(rest).arg(node_binary());
+            c
+        }
+        None => Command::new(node_binary()),
+    };
+    cmd.arg("run")
         .arg("--config")
         .arg(&city.config)
         .env("RUST_LOG", filter)

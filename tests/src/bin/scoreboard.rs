@@ -17,7 +17,10 @@
 //! * 1 000 forged or mis-scoped envelopes posted to a live node (bound: 0 accepted, and the
 //!   untouched control envelope accepted);
 //! * kill -9 cycles and audit-bundle mutations: the `crash_kill9` and `audit_mutation` tests
-//!   are the instruments (one way to measure each thing); their figure lines are read back.
+//!   are the instruments (one way to measure each thing); their figure lines are read back;
+//! * network faults (`credfed-tests`' `net_faults`): convergence under 500 ms latency and 30 %
+//!   TCP-style loss, a one-way nftables cut, ±10 min clock skew; their figure lines are read
+//!   back.
 //!   `--short` runs 3 kill cycles instead of 30 and shorter attacks.
 
 use std::net::SocketAddr;
@@ -396,6 +399,18 @@ async fn server_errors(net: &TestNet) -> anyhow::Result<(f64, f64)> {
 
 /// Runs a figure-printing test and returns the line starting with `prefix`.
 fn instrument(pkg: &str, test: &str, prefix: &str, env: &[(&str, &str)]) -> anyhow::Result<(bool, String)> {
+    let (ok, mut lines) = instrument_lines(pkg, test, &[prefix], env)?;
+    Ok((ok, lines.remove(0)))
+}
+
+/// Runs a figure-printing test and returns, for each prefix, the line (from the prefix on)
+/// holding it.
+fn instrument_lines(
+    pkg: &str,
+    test: &str,
+    prefixes: &[&str],
+    env: &[(&str, &str)],
+) -> anyhow::Result<(bool, Vec<String>)> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let o = Command::new(cargo)
         .args(["test", "-q", "--locked", "-p", pkg, "--test", test, "--", "--nocapture", "--test-threads", "1"])
@@ -403,11 +418,14 @@ fn instrument(pkg: &str, test: &str, prefix: &str, env: &[(&str, &str)]) -> anyh
         .output()
         .with_context(|| format!("cargo test -p {pkg} --test {test}"))?;
     let out = String::from_utf8_lossy(&o.stdout).to_string();
-    let line = out.lines().find(|l| l.starts_with(prefix)).map(str::to_string);
-    if !o.status.success() || line.is_none() {
+    let lines: Vec<Option<String>> =
+        // `-q` prints each test's progress mark (`.`, `i`) on the line a figure then starts on.
+        prefixes.iter().map(|p| out.lines().find_map(|l| l.find(p).map(|i| l[i..].to_string()))).collect();
+    if !o.status.success() || lines.iter().any(Option::is_none) {
         eprintln!("{test} output:\n{out}\n{}", String::from_utf8_lossy(&o.stderr));
     }
-    Ok((o.status.success(), line.unwrap_or_else(|| format!("no `{prefix}` line"))))
+    let lines = lines.into_iter().zip(prefixes).map(|(l, p)| l.unwrap_or_else(|| format!("no `{p}` line"))).collect();
+    Ok((o.status.success(), lines))
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -436,6 +454,19 @@ async fn main() -> anyhow::Result<()> {
     b.row("kill -9 cycles: acked records lost", line, ok);
     let (ok, line) = instrument("credfed-admin", "audit_mutation", "audit_mutation ", &[])?;
     b.row("audit mutations undetected", line, ok);
+    // Network faults (issue 14 §3): each test asserts its own bound; a failure fails all three
+    // rows. Lines start after "FIGURE net_faults ".
+    let prefixes = ["FIGURE net_faults latency+loss", "FIGURE net_faults one-way nft", "FIGURE net_faults clock skew"];
+    let (ok, lines) = instrument_lines("credfed-tests", "net_faults", &prefixes, &[])?;
+    let names = [
+        "500 ms latency, 30% loss: convergence",
+        "one-way nft cut: records via third",
+        "clock ±10 min: refusals, convergence",
+    ];
+    for (name, line) in names.iter().zip(lines) {
+        let figure = line.strip_prefix("FIGURE net_faults ").map(str::to_string).unwrap_or(line);
+        b.row(name, figure, ok);
+    }
 
     if b.failed.is_empty() {
         println!("scoreboard: every figure within its bound");
