@@ -25,9 +25,9 @@
 //!   (`422 key_not_yet_valid`, nothing acknowledged). Then every
 //!   clock is right again and ten minutes have passed (all offsets = +10 min): heads agree,
 //!   nothing acknowledged is lost at its origin and every record never refused is at every
-//!   node. Known bug (the `#[ignore]`d `clock_skew_refused_bodies_recovered` asserts the fix):
-//!   the entries of refused bodies are applied without them and the bodies are not fetched
-//!   again once the clocks agree; the figure line counts how many were.
+//!   node, and every body refused for skew is fetched again (the writer keeps a body refused for
+//!   `signed_in_future` / `key_not_yet_valid` marked missing, so the sync asks for it each
+//!   round until the clocks agree).
 //!
 //! Disk full (the other "bad input" of issue 14) is `node/tests/store_enospc.rs` (RELIABILITY
 //! F4, a size-capped tmpfs): 503 with a JSON error, no ack for what was not durable, every
@@ -349,23 +349,10 @@ fn skewed_clock(offset: Arc<AtomicI64>) -> credfed_node::state::Clock {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clock_skew() -> anyhow::Result<()> {
-    skew_scenario(false).await
+    skew_scenario().await
 }
 
-/// The stricter oracle of RELIABILITY F14 ("after the clocks are fixed, pending objects are
-/// accepted"), which fails today: `signed_in_future` is a `Decision::Reject`, and the writer
-/// (`ingest/writer.rs`, "a peer's entry advances the feed even when its object is refused")
-/// commits the entry and drops the body for good: it is neither parked nor marked
-/// `FedNs::Missing`, so anti-entropy never asks for it again once the clocks agree (heads
-/// converge, the bodies stay missing at the nodes that refused them). Run with `--ignored`
-/// once fixed.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug: bodies refused as signed_in_future are not fetched again after the clocks are fixed"]
-async fn clock_skew_refused_bodies_recovered() -> anyhow::Result<()> {
-    skew_scenario(true).await
-}
-
-async fn skew_scenario(strict: bool) -> anyhow::Result<()> {
+async fn skew_scenario() -> anyhow::Result<()> {
     const TEN_MIN: i64 = 600;
     let mut net = TestNet::new(3, SYNC_MS).await?;
     let offsets: Vec<Arc<AtomicI64>> = (0..3).map(|_| Arc::new(AtomicI64::new(0))).collect();
@@ -420,9 +407,10 @@ async fn skew_scenario(strict: bool) -> anyhow::Result<()> {
         held(&net, "suzhou", &ahead).await + held(&net, "luan", &ahead).await + held(&net, "xinyang", &la_new).await
     };
     let refused_bodies = 2 * ahead.len() + la_new.len();
-    let deadline = if strict { Duration::from_secs(30) } else { Duration::from_secs(5) };
-    let _ =
-        wait_until(deadline, "refused bodies fetched again", || async { recovered().await == refused_bodies }).await;
+    let _ = wait_until(Duration::from_secs(30), "refused bodies fetched again", || async {
+        recovered().await == refused_bodies
+    })
+    .await;
     let got = recovered().await;
     println!(
         "FIGURE net_faults clock skew: Xinyang +10 min → its {} records held by Suzhou/Lu'an: {}/{} (Suzhou refused {refused_1:?}), Suzhou's {} at Xinyang: {sz_at_xy}; jump to −10 min → own submission {own_refusal}, Lu'an's {} at Xinyang: {la_at_xy} (Xinyang refused {refused_2:?}); clocks fixed → identical heads in {} ms, {} unskewed records everywhere; bodies refused for skew fetched again: {got}/{refused_bodies}",
@@ -441,9 +429,7 @@ async fn skew_scenario(strict: bool) -> anyhow::Result<()> {
     assert_eq!(la_at_xy, 0, "Xinyang 10 min behind accepted records from its future");
     assert!(refused_2.contains_key("signed_in_future"), "no signed_in_future refusal at Xinyang: {refused_2:?}");
     assert!(own.status == 422 && own.json["error"]["code"].is_string(), "own submit 10 min behind: {own_refusal}");
-    if strict {
-        assert_eq!(got, refused_bodies, "bodies refused for clock skew were not fetched again after the fix");
-    }
+    assert_eq!(got, refused_bodies, "bodies refused for clock skew were not fetched again after the fix");
     net.shutdown().await;
     Ok(())
 }

@@ -481,7 +481,7 @@ impl Writer {
             // A peer's entry advances the feed even when its object is refused or parked
             // (DESIGN §4: feeds stay complete; parked objects are retried when their target
             // arrives).
-            let (entry_commit, seq) = match pos {
+            let (mut entry_commit, seq) = match pos {
                 FeedPos::Entry(fw) => {
                     let seq = fw.seq;
                     (Commit { feed: vec![fw], ..Commit::default() }, Some(seq))
@@ -489,6 +489,13 @@ impl Writer {
                 FeedPos::Known(s) => (Commit::default(), Some(s)),
                 _ => (Commit::default(), None),
             };
+            // A refusal that only this node's clock decides keeps the body wanted: the sync
+            // asks for it again every round (`fed::sync::fetch_missing`) and it is taken once
+            // the clocks agree, instead of the feed holding the entry without its body for good.
+            if let (true, Some(s)) = (from_peer && is_clock_refusal(&err.code), seq) {
+                let key = missing_key(obj.body.region(), &id);
+                entry_commit.meta.push(MetaWrite::Fed(FedNs::Missing, key, Some(s.to_be_bytes().to_vec())));
+            }
             if waits {
                 return self.park(obj, source, seq, entry_commit, err, reply);
             }
@@ -883,6 +890,12 @@ fn missing_key(origin: &RegionId, id: &ObjectId) -> Vec<u8> {
 
 fn unmissing(origin: &RegionId, id: &ObjectId) -> MetaWrite {
     MetaWrite::Fed(FedNs::Missing, missing_key(origin, id), None)
+}
+
+/// Refusals decided by this node's clock alone (a signing time or a key's validity ahead of
+/// it), which a later attempt can overturn.
+fn is_clock_refusal(code: &str) -> bool {
+    matches!(code, "signed_in_future" | "key_not_yet_valid")
 }
 
 fn needs_receipt(t: ObjectType) -> bool {
