@@ -121,6 +121,9 @@ pub struct State {
     pub trust_changed: tokio::sync::Notify,
     /// Connected peers (PeerId text, region), as the federation driver last saw them.
     pub peers: RwLock<Vec<(String, RegionId)>>,
+    /// Unix seconds of the last sync round a peer of each region answered (`fed::sync`), for
+    /// the console's "last contact".
+    pub last_contact: RwLock<HashMap<RegionId, u64>>,
     /// The swarm's listen addresses.
     pub p2p_addrs: RwLock<Vec<String>>,
     /// The swarm handle, once federation started.

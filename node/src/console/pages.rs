@@ -170,6 +170,8 @@ async fn federation(p: &Page) -> Result<Resp, ApiError> {
         (anchors, expiring)
     };
     let peers = st.peers.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let contact = st.last_contact.read().unwrap_or_else(|p| p.into_inner()).clone();
+    let lag = |r: &str| st.metrics.sync_lag.get_or_create(&crate::metrics::Metrics::label("origin", r)).get();
     let heads: BTreeMap<String, (u64, String)> = feeds["heads"]
         .as_array()
         .into_iter()
@@ -206,12 +208,14 @@ async fn federation(p: &Page) -> Result<Resp, ApiError> {
             div {
                 h2 { "Each city" }
                 table.data {
-                    thead { tr { th { "region" } th { "trust" } th { "connection" } th { "feed head (held here)" } th { "cosigned last checkpoint" } } }
+                    thead { tr { th { "region" } th { "trust" } th { "connection" } th { "feed head (held here)" } th { "behind (entries)" } th { "last contact" } th { "cosigned last checkpoint" } } }
                     tbody { @for c in &cities { tr {
                         td { strong { (c.name) } @if c.own { " (this node)" } }
                         td { span.badge.active { "pinned" } }
                         td { @if c.own { "—" } @else if c.connected { span.badge.active { "connected" } } @else { span.badge.withdrawn { "not connected" } } }
                         td.mono { @if let Some((seq, hash)) = heads.get(&c.name) { (seq) " · " (hash.get(..16).unwrap_or(hash)) "…" } @else { "none" } }
+                        td { @if c.own { "—" } @else { (lag(&c.name)) } }
+                        td { @if c.own { "—" } @else if let Some(t) = c.name.parse::<RegionId>().ok().and_then(|r| contact.get(&r).copied()) { (time(&json!(t))) } @else { "never" } }
                         td { @if c.own { "signer" } @else if c.cosigned { "yes" } @else { "no" } }
                     } } }
                 }

@@ -172,9 +172,10 @@ async fn sync_with(ingest: &Ingest, net: &NetHandle, peer: PeerId, region: &Regi
     let Ok(SyncResponse::Heads { heads, equivocations }) = net.request(peer, SyncRequest::Heads).await else {
         return;
     };
+    let st = ingest.state();
+    st.last_contact.write().unwrap_or_else(|p| p.into_inner()).insert(region.clone(), st.now());
     learn_equivocations(ingest, equivocations).await;
     compare_tips(ingest, net, peer).await;
-    let st = ingest.state();
     let mut recovering = st.recovering();
     let (ours, theirs) = (head_of(ingest, &st.region), heads.get(&st.region).copied().unwrap_or(0));
     if !recovering && theirs > ours && holds_our_entry(ingest, net, peer, ours + 1).await {

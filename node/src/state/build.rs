@@ -77,6 +77,7 @@ pub fn build_state(cfg: &NodeConfig, store: Arc<dyn Store>, clock: Clock) -> Res
         published: tokio::sync::broadcast::channel(4096).0,
         trust_changed: tokio::sync::Notify::new(),
         peers: RwLock::new(Vec::new()),
+        last_contact: RwLock::new(std::collections::HashMap::new()),
         p2p_addrs: RwLock::new(Vec::new()),
         net: std::sync::OnceLock::new(),
         recovery: Mutex::new(recovery),
