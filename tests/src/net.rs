@@ -695,8 +695,26 @@ impl Drop for TestNet {
 
 /// Province names used by [`province_regions`].
 pub const PROVINCES: &[&str] = &[
-    "henan", "anhui", "hubei", "jiangsu", "zhejiang", "shandong", "hebei", "hunan", "jiangxi", "sichuan", "guangdong",
-    "fujian", "shanxi", "shaanxi", "yunnan", "guizhou", "gansu", "liaoning", "jilin", "guangxi",
+    "henan",
+    "anhui",
+    "hubei",
+    "jiangsu",
+    "zhejiang",
+    "shandong",
+    "hebei",
+    "hunan",
+    "jiangxi",
+    "sichuan",
+    "guangdong",
+    "fujian",
+    "shanxi",
+    "shaanxi",
+    "yunnan",
+    "guizhou",
+    "gansu",
+    "liaoning",
+    "jilin",
+    "guangxi",
 ];
 
 /// `n` region ids in provinces of `per_province` cities: `henan_01`, `henan_02`, …, `anhui_01`…

@@ -136,15 +136,15 @@ async fn snap(net: &TestNet) -> Snap {
         .await;
     let mut s = Snap { at: Some(Instant::now()), wire, ..Snap::default() };
     for t in &texts {
-        s.gossip += series(t, "gossip_received_total");
-        s.gossip_bytes += series(t, "gossip_received_bytes_total");
+        s.gossip += series(t, "credfed_gossip_received_total");
+        s.gossip_bytes += series(t, "credfed_gossip_received_bytes_total");
         s.heads += t
             .lines()
-            .filter(|l| l.starts_with("sync_served_total{kind=\"heads\"}"))
+            .filter(|l| l.starts_with("credfed_sync_served_total{kind=\"heads\"}"))
             .filter_map(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
             .sum::<f64>();
-        s.sync += series(t, "sync_served_total");
-        s.audit += series(t, "audit_tree_size");
+        s.sync += series(t, "credfed_sync_served_total");
+        s.audit += series(t, "credfed_audit_tree_size");
     }
     s
 }
