@@ -101,9 +101,7 @@ pub fn pin_offline_all(cfg: &NodeConfig, anchors: &[Anchor]) -> anyhow::Result<(
                 action: "trust.pin".into(),
                 detail: format!("{region} {}", root.fingerprint()),
             };
-            ingest
-                .admin_blocking(vec![MetaWrite::Pin(region, root)], Some(ev))
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            ingest.admin_blocking(vec![MetaWrite::Pin(region, root)], Some(ev)).map_err(|e| anyhow::anyhow!("{e}"))?;
             for h in &anchor.delegations {
                 ingest.submit_blocking(&hex::decode(h)?, Source::Local).map_err(|e| anyhow::anyhow!("{e}"))?;
             }
