@@ -58,6 +58,12 @@ pub struct Metrics {
     pub cosignatures: Family<Labels, Counter>,
     /// Peers that showed two inconsistent checkpoints (split view).
     pub split_views: Counter,
+    /// Gossip messages delivered to this node's validator (duplicates are dropped before).
+    pub gossip_received: Counter,
+    /// Payload bytes (feed entry + envelope) of those gossip messages.
+    pub gossip_received_bytes: Counter,
+    /// Sync requests this node answered, by kind.
+    pub sync_served: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -91,6 +97,9 @@ impl Metrics {
             receipts_overdue: Gauge::default(),
             cosignatures: Family::default(),
             split_views: Counter::default(),
+            gossip_received: Counter::default(),
+            gossip_received_bytes: Counter::default(),
+            sync_served: Family::default(),
         };
         r.register("objects_accepted", "Objects accepted, by type", m.accepted.clone());
         r.register("objects_rejected", "Objects rejected, by reason code", m.rejected.clone());
@@ -119,6 +128,9 @@ impl Metrics {
         );
         r.register("cosignatures", "Checkpoint cosignature requests by outcome", m.cosignatures.clone());
         r.register("split_views", "Peers caught presenting inconsistent checkpoints", m.split_views.clone());
+        r.register("gossip_received", "Gossip messages delivered to the validator", m.gossip_received.clone());
+        r.register("gossip_received_bytes", "Payload bytes of delivered gossip", m.gossip_received_bytes.clone());
+        r.register("sync_served", "Sync requests answered, by kind", m.sync_served.clone());
         Metrics { registry: Arc::new(r), ..m }
     }
 

@@ -80,21 +80,31 @@ pub fn free_port() -> std::io::Result<u16> {
 /// # Errors
 /// Store, key or validation errors (a delegation not signed by the anchor's root is refused).
 pub fn pin_offline(cfg: &NodeConfig, anchor: &Anchor) -> anyhow::Result<()> {
-    let region: RegionId = anchor.region.parse()?;
-    let root: PublicKey = anchor.root_key.parse()?;
+    pin_offline_all(cfg, std::slice::from_ref(anchor))
+}
+
+/// [`pin_offline`] for several anchors with one store open (a large federation's setup).
+///
+/// # Errors
+/// As [`pin_offline`].
+pub fn pin_offline_all(cfg: &NodeConfig, anchors: &[Anchor]) -> anyhow::Result<()> {
     let store = crate::store::open(cfg, false)?;
     let state = build_state(cfg, store, system_clock())?;
     let (ingest, worker) = Ingest::start(Arc::clone(&state), 64)?;
-    let ev = AuditEvent::AdminChange {
-        at: state.now(),
-        token_id: "local".into(),
-        action: "trust.pin".into(),
-        detail: format!("{region} {}", root.fingerprint()),
-    };
     let r = (|| -> anyhow::Result<()> {
-        ingest.admin_blocking(vec![MetaWrite::Pin(region, root)], Some(ev)).map_err(|e| anyhow::anyhow!("{e}"))?;
-        for h in &anchor.delegations {
-            ingest.submit_blocking(&hex::decode(h)?, Source::Local).map_err(|e| anyhow::anyhow!("{e}"))?;
+        for anchor in anchors {
+            let region: RegionId = anchor.region.parse()?;
+            let root: PublicKey = anchor.root_key.parse()?;
+            let ev = AuditEvent::AdminChange {
+                at: state.now(),
+                token_id: "local".into(),
+                action: "trust.pin".into(),
+                detail: format!("{region} {}", root.fingerprint()),
+            };
+            ingest.admin_blocking(vec![MetaWrite::Pin(region, root)], Some(ev)).map_err(|e| anyhow::anyhow!("{e}"))?;
+            for h in &anchor.delegations {
+                ingest.submit_blocking(&hex::decode(h)?, Source::Local).map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
         }
         Ok(())
     })();
@@ -138,9 +148,8 @@ pub fn create(dir: &Path, cities: &[RegionId], sync_interval_ms: u64) -> anyhow:
         cfg.p2p.sync_interval_ms = sync_interval_ms;
         let text = format!("# credfed node of {}. Written by `credfed-node demo`.\n{}", c.region, cfg.to_toml());
         keyfile::write_public(&c.config, text.as_bytes())?;
-        for other in out.iter().filter(|o| o.region != c.region) {
-            pin_offline(&cfg, &other.anchor)?;
-        }
+        let others: Vec<Anchor> = out.iter().filter(|o| o.region != c.region).map(|o| o.anchor.clone()).collect();
+        pin_offline_all(&cfg, &others)?;
     }
     Ok(out)
 }

@@ -27,6 +27,7 @@ pub mod http;
 pub mod net;
 pub mod proxy;
 pub mod rogue;
+pub mod scale;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -149,6 +149,28 @@ impl TestNet {
         Ok(self)
     }
 
+    /// Like [`TestNet::with_proxies`], but only for the directed `edges` `(i, j)`: city `i`'s
+    /// bootstrap list names a link to city `j` and nothing else (a sparse topology; see
+    /// [`province_edges`]). Call before starting the nodes.
+    ///
+    /// # Errors
+    /// Bind or config errors.
+    pub async fn with_topology(mut self, edges: &[(usize, usize)]) -> anyhow::Result<TestNet> {
+        let mut links = Vec::new();
+        for (i, from) in self.cities.iter().enumerate() {
+            let mut boot = Vec::new();
+            for &(_, j) in edges.iter().filter(|(f, _)| *f == i) {
+                let to = &self.cities[j];
+                let link = Link::start(&format!("{}->{}", from.region, to.region), p2p_socket(&to.p2p)?).await?;
+                boot.push(format!("/ip4/127.0.0.1/tcp/{}/p2p/{}", link.addr.port(), to.anchor.peer_id));
+                links.push((i, j, link));
+            }
+            edit_config(&from.config, |cfg| cfg.p2p.bootstrap = boot)?;
+        }
+        self.mesh = Mesh { links };
+        Ok(self)
+    }
+
     /// Runs city `i` (as a process) in network namespace `netns[i].0` at address `netns[i].1`:
     /// its API and libp2p listen there, every bootstrap list names those addresses, and the
     /// process is started through `ip netns exec`. The namespaces (reachable from the test's
@@ -669,6 +691,63 @@ impl Drop for TestNet {
             }
         }
     }
+}
+
+/// Province names used by [`province_regions`].
+pub const PROVINCES: &[&str] = &[
+    "henan",
+    "anhui",
+    "hubei",
+    "jiangsu",
+    "zhejiang",
+    "shandong",
+    "hebei",
+    "hunan",
+    "jiangxi",
+    "sichuan",
+    "guangdong",
+    "fujian",
+    "shanxi",
+    "shaanxi",
+    "yunnan",
+    "guizhou",
+    "gansu",
+    "liaoning",
+    "jilin",
+    "guangxi",
+];
+
+/// `n` region ids in provinces of `per_province` cities: `henan_01`, `henan_02`, …, `anhui_01`…
+pub fn province_regions(n: usize, per_province: usize) -> Vec<String> {
+    (0..n).map(|i| format!("{}_{:02}", PROVINCES[(i / per_province) % PROVINCES.len()], i % per_province + 1)).collect()
+}
+
+/// Directed dial edges of a provincial topology over `n` cities in provinces of
+/// `per_province`: every city dials every earlier city of its province (a full mesh inside a
+/// province, one connection per pair), and each province makes two cross-province links: its
+/// first city dials the next province's first city (a ring) and its second city dials the
+/// second city of the province three ahead (chords), so the diameter stays small.
+pub fn province_edges(n: usize, per_province: usize) -> Vec<(usize, usize)> {
+    let provinces = n.div_ceil(per_province);
+    let mut e = Vec::new();
+    for i in 0..n {
+        let start = i - i % per_province;
+        e.extend((start..i).map(|j| (i, j)));
+    }
+    if provinces > 1 {
+        for p in 0..provinces {
+            let first = |q: usize| (q % provinces) * per_province;
+            let (a, b) = (first(p), first(p + 1));
+            if a != b && !e.contains(&(b, a)) {
+                e.push((a, b));
+            }
+            let (c, d) = (first(p) + 1, first(p + 3) + 1);
+            if provinces > 3 && c < n && d < n && c != d && !e.contains(&(d, c)) && !e.contains(&(c, d)) {
+                e.push((c, d));
+            }
+        }
+    }
+    e
 }
 
 /// A penalty draft (ecology/environment sector, so the general rule table applies).

@@ -52,6 +52,9 @@ impl NetApp for NodeApp {
 
     fn validate_gossip(&self, from: PeerId, msg: GossipMessage) -> BoxFuture<'_, Validation> {
         async move {
+            let m = &self.ingest.state().metrics;
+            m.gossip_received.inc();
+            m.gossip_received_bytes.inc_by((msg.entry.0.len() + msg.envelope.as_ref().map_or(0, |e| e.0.len())) as u64);
             let Ok(entry) = SignedFeedEntry::open(&msg.entry.0) else {
                 return Validation::Reject("malformed_feed_entry".into());
             };

@@ -27,6 +27,17 @@ fn error(code: &str, message: impl Into<String>) -> SyncResponse {
 /// Answers one request (blocking: store reads).
 pub fn handle(ingest: &Ingest, region: RegionId, from_key: Option<PublicKey>, req: SyncRequest) -> SyncResponse {
     let st = ingest.state();
+    let kind = match &req {
+        SyncRequest::Heads => "heads",
+        SyncRequest::Range { .. } => "range",
+        SyncRequest::Objects { .. } => "objects",
+        SyncRequest::Checkpoint => "checkpoint",
+        SyncRequest::Tips => "tips",
+        SyncRequest::Witnessed => "witnessed",
+        SyncRequest::Consistency { .. } => "consistency",
+        SyncRequest::Cosign { .. } => "cosign",
+    };
+    st.metrics.sync_served.get_or_create(&crate::metrics::Metrics::label("kind", kind)).inc();
     let r = match req {
         SyncRequest::Heads => heads(st),
         SyncRequest::Range { origin, from, to } => range(ingest, &region, &origin, from, to),
