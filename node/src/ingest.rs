@@ -405,6 +405,38 @@ impl Ingest {
         rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
     }
 
+    /// Queues administrative writes, waiting for room in the queue (blocking) but not for the
+    /// flush: the receiver yields after the flush covering them. Queue many, then wait for all:
+    /// one flush covers them (offline set-up pins a whole federation's anchors this way).
+    ///
+    /// # Errors
+    /// [`IngestError`] when the writer stopped.
+    pub fn queue_admin(
+        &self,
+        writes: Vec<MetaWrite>,
+        event: Option<AuditEvent>,
+    ) -> Result<oneshot::Receiver<Result<(), IngestError>>, IngestError> {
+        let (reply, rx) = oneshot::channel();
+        self.send_wait(Cmd::Admin { writes, event, reply })?;
+        Ok(rx)
+    }
+
+    /// Decodes, verifies and queues `bytes`, waiting for room in the queue (blocking) but not for
+    /// the flush; the receiver yields after the covering flush.
+    ///
+    /// # Errors
+    /// Decode/verify failures; [`IngestError`] when the writer stopped.
+    pub fn queue_blocking(
+        &self,
+        bytes: &[u8],
+        source: Source,
+    ) -> Result<oneshot::Receiver<Result<Accepted, IngestError>>, IngestError> {
+        let obj = self.open(bytes, &source)?;
+        let (reply, rx) = oneshot::channel();
+        self.send_wait(Cmd::Ingest { obj: Box::new(obj), source, entry: None, reply })?;
+        Ok(rx)
+    }
+
     /// Blocking form of [`Ingest::admin`].
     ///
     /// # Errors

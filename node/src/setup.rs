@@ -91,7 +91,11 @@ pub fn pin_offline_all(cfg: &NodeConfig, anchors: &[Anchor]) -> anyhow::Result<(
     let store = crate::store::open(cfg, false)?;
     let state = build_state(cfg, store, system_clock())?;
     let (ingest, worker) = Ingest::start(Arc::clone(&state), 64)?;
+    // Everything is queued in order (a pin before the delegations it roots), then awaited: one
+    // flush covers the lot instead of one flush per pin and per delegation.
     let r = (|| -> anyhow::Result<()> {
+        let err = |e: crate::ingest::IngestError| anyhow::anyhow!("{e}");
+        let (mut pins, mut objects) = (Vec::new(), Vec::new());
         for anchor in anchors {
             let region: RegionId = anchor.region.parse()?;
             let root: PublicKey = anchor.root_key.parse()?;
@@ -101,10 +105,17 @@ pub fn pin_offline_all(cfg: &NodeConfig, anchors: &[Anchor]) -> anyhow::Result<(
                 action: "trust.pin".into(),
                 detail: format!("{region} {}", root.fingerprint()),
             };
-            ingest.admin_blocking(vec![MetaWrite::Pin(region, root)], Some(ev)).map_err(|e| anyhow::anyhow!("{e}"))?;
+            pins.push(ingest.queue_admin(vec![MetaWrite::Pin(region, root)], Some(ev)).map_err(err)?);
             for h in &anchor.delegations {
-                ingest.submit_blocking(&hex::decode(h)?, Source::Local).map_err(|e| anyhow::anyhow!("{e}"))?;
+                objects.push(ingest.queue_blocking(&hex::decode(h)?, Source::Local).map_err(err)?);
             }
+        }
+        let stopped = || anyhow::anyhow!("the writer stopped before the pins were durable");
+        for rx in pins {
+            rx.blocking_recv().map_err(|_| stopped())?.map_err(err)?;
+        }
+        for rx in objects {
+            rx.blocking_recv().map_err(|_| stopped())?.map_err(err)?;
         }
         Ok(())
     })();
