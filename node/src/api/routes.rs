@@ -147,32 +147,32 @@ impl Route {
     }
 }
 
-macro_rules! r {
-    ($m:ident, $p:literal, $n:ident, $id:ident, $s:literal) => {
+/// One route, every field named.
+macro_rules! route {
+    ($m:ident, $p:literal, $n:ident, $id:ident, $s:literal, $mount:ident, $tail:ident) => {
         Route {
             method: Method::$m,
             path: $p,
             need: Need::$n,
             id: RouteId::$id,
             summary: $s,
-            mount: Mount::Api,
-            tail: Tail::Segment,
+            mount: Mount::$mount,
+            tail: Tail::$tail,
         }
+    };
+}
+
+/// A route of the API (`/v1/…`), each path parameter one segment.
+macro_rules! r {
+    ($m:ident, $p:literal, $n:ident, $id:ident, $s:literal) => {
+        route!($m, $p, $n, $id, $s, Api, Segment)
     };
 }
 
 /// A C2SP transparency-log route under `api.tlog_prefix` (written with the default `/tlog`).
 macro_rules! tlog {
     ($m:ident, $p:literal, $n:ident, $id:ident, $tail:ident, $s:literal) => {
-        Route {
-            method: Method::$m,
-            path: $p,
-            need: Need::$n,
-            id: RouteId::$id,
-            summary: $s,
-            mount: Mount::Tlog,
-            tail: Tail::$tail,
-        }
+        route!($m, $p, $n, $id, $s, Tlog, $tail)
     };
 }
 
