@@ -92,7 +92,9 @@ fn meta_of(o: &objects::VerifiedObject) -> ObjectMeta {
 
 fn ideal(envs: &[Vec<u8>], fsync: bool) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path(), &SledOptions { cache_bytes: 128 << 20, fsync, create: true }).unwrap();
+    let store =
+        SledStore::open(dir.path(), &SledOptions { cache_bytes: 128 << 20, fsync, create: true, min_free_bytes: 0 })
+            .unwrap();
     let t = Instant::now();
     for e in envs {
         let o = objects::open(e).unwrap();
@@ -272,8 +274,11 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 }
 
 fn fill(cfg: &NodeConfig, key: &SecretKey, total: u64) -> String {
-    let store = SledStore::open(&cfg.store_dir(), &SledOptions { cache_bytes: 256 << 20, fsync: false, create: false })
-        .unwrap();
+    let store = SledStore::open(
+        &cfg.store_dir(),
+        &SledOptions { cache_bytes: 256 << 20, fsync: false, create: false, min_free_bytes: 0 },
+    )
+    .unwrap();
     let region: RegionId = "xinyang".parse().unwrap();
     let target = uscc(9_999_999);
     let rules = credfed_protocol::rules::RuleSet::builtin();

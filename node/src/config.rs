@@ -285,11 +285,14 @@ pub struct StoreConfig {
     pub fsync: bool,
     /// Most requests waiting for the writer; more → 503 `busy`.
     pub queue: usize,
+    /// Free space (MiB) the data filesystem must keep: below it new writes are refused with
+    /// 503 `insufficient_storage` until space is freed (0: no reserve).
+    pub min_free_mb: u64,
 }
 
 impl Default for StoreConfig {
     fn default() -> StoreConfig {
-        StoreConfig { path: PathBuf::from("store"), cache_mb: 128, fsync: true, queue: 4096 }
+        StoreConfig { path: PathBuf::from("store"), cache_mb: 128, fsync: true, queue: 4096, min_free_mb: 64 }
     }
 }
 

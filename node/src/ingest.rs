@@ -118,7 +118,10 @@ impl IngestError {
 
 impl From<StoreError> for IngestError {
     fn from(e: StoreError) -> IngestError {
-        IngestError::new(ErrorClass::Unavailable, "storage_unavailable", e.to_string())
+        match e {
+            StoreError::NoSpace(m) => IngestError::new(ErrorClass::Unavailable, "insufficient_storage", m),
+            e => IngestError::new(ErrorClass::Unavailable, "storage_unavailable", e.to_string()),
+        }
     }
 }
 

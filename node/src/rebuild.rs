@@ -169,7 +169,7 @@ fn probe(dir: &Path) -> Result<Probe, RebuildError> {
     }
     ensure_stopped(dir)?;
     let (_tmp, copy) = copy_next_to(dir, ".credfed-rebuild-probe").map_err(failed)?;
-    let opts = SledOptions { cache_bytes: 16 * 1024 * 1024, fsync: false, create: false };
+    let opts = SledOptions { cache_bytes: 16 * 1024 * 1024, fsync: false, create: false, min_free_bytes: 0 };
     match SledStore::open(&copy, &opts) {
         Ok(s) => Ok(Probe::Opens(recovery::marker(&s).map_err(failed)?)),
         Err(e) => Ok(Probe::Damaged(format!("{} ({e})", e.code()))),

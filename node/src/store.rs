@@ -51,6 +51,10 @@ pub enum StoreError {
     /// I/O failed (including a failed flush): the node must stop acknowledging.
     #[error("storage_unavailable: {0}")]
     Io(String),
+    /// The filesystem is below the free-space reserve: nothing is written, nothing is broken,
+    /// and writes resume once space is freed.
+    #[error("insufficient_storage: {0}")]
+    NoSpace(String),
 }
 
 impl StoreError {
@@ -60,6 +64,7 @@ impl StoreError {
             StoreError::Open(_) => "store_open_failed",
             StoreError::Corrupt(_) => "store_corrupt",
             StoreError::Io(_) => "storage_unavailable",
+            StoreError::NoSpace(_) => "insufficient_storage",
         }
     }
 }
@@ -326,6 +331,14 @@ pub trait Store: Send + Sync + 'static {
     /// # Errors
     /// [`StoreError::Io`].
     fn apply(&self, commit: &Commit) -> Result<(), StoreError>;
+    /// Whether a new write may be taken now: [`StoreError::NoSpace`] while the filesystem is
+    /// below the free-space reserve. The writer asks before each commit.
+    ///
+    /// # Errors
+    /// [`StoreError::NoSpace`].
+    fn check_space(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Makes every applied commit durable. Called only by the [`GroupCommit`] flusher.
     ///
     /// # Errors
@@ -441,7 +454,12 @@ pub use sled_store::SledOptions;
 
 /// sled options from the `[store]` config section.
 pub fn sled_store_options(c: &crate::config::StoreConfig, create: bool) -> SledOptions {
-    SledOptions { cache_bytes: c.cache_mb.saturating_mul(1024 * 1024), fsync: c.fsync, create }
+    SledOptions {
+        cache_bytes: c.cache_mb.saturating_mul(1024 * 1024),
+        fsync: c.fsync,
+        create,
+        min_free_bytes: c.min_free_mb.saturating_mul(1024 * 1024),
+    }
 }
 
 /// Opens the store of `cfg` (creating it only when `create`).

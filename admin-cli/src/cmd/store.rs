@@ -182,7 +182,7 @@ fn check(ctx: &Ctx, dir: &Path, in_place: bool) -> CliResult {
             rebuild::copy_next_to(&original, ".credfed-store-check").map_err(|e| CliError::usage(e.to_string()))?;
         (Some(tmp), copy)
     };
-    let opts = SledOptions { cache_bytes: 64 * 1024 * 1024, fsync: false, create: false };
+    let opts = SledOptions { cache_bytes: 64 * 1024 * 1024, fsync: false, create: false, min_free_bytes: 0 };
     let store = match SledStore::open(&path, &opts) {
         Ok(s) => s,
         Err(e) => {

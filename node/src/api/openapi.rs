@@ -458,7 +458,7 @@ pub fn document() -> Value {
             "400": err("malformed request (query, JSON shape, field)"),
             "404": err("no such route, or no such object"),
             "500": err("a failure inside the node (logged, counted); never caused by input alone"),
-            "503": err("busy, storage unavailable or handler timeout; see Retry-After"),
+            "503": err("busy, storage unavailable, insufficient storage (free space below store.min_free_mb) or handler timeout; see Retry-After"),
         });
         if r.need != Need::Nothing {
             responses["401"] = err("missing or unknown token");

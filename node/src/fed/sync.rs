@@ -38,6 +38,7 @@ const STOP_CODES: &[&str] = &[
     "own_feed_conflict",
     "busy",
     "storage_unavailable",
+    "insufficient_storage",
     "shutting_down",
 ];
 

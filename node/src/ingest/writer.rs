@@ -36,6 +36,9 @@ use credfed_protocol::{Classification, Day, ObjectType, RegionId};
 const SWEEP_BATCH: usize = 1000;
 /// Longest idle wait of the writer (the sweep runs on its wake-ups).
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// Most often `local-state.json` is rewritten for accepted delegations and revocations: a
+/// federation's set-up accepts thousands of them, and one rewrite each was quadratic.
+const LOCAL_SAVE_EVERY: Duration = Duration::from_secs(1);
 
 pub(super) struct Writer {
     state: Arc<State>,
@@ -53,6 +56,9 @@ pub(super) struct Writer {
     swept: Option<Day>,
     /// Applies the record-list index writes beside the writer.
     indexer: Indexer,
+    /// Trust changed since `local-state.json` was last written (at `local_saved`).
+    local_dirty: bool,
+    local_saved: std::time::Instant,
 }
 
 /// Where an accepted object sits in its origin's feed.
@@ -153,6 +159,8 @@ impl Writer {
             last_change,
             swept: None,
             indexer,
+            local_dirty: false,
+            local_saved: std::time::Instant::now(),
         })
     }
 
@@ -165,10 +173,12 @@ impl Writer {
                 (false, true) => SWEEP_EVERY,
                 (false, false) => EARLY_TTL / 4,
             };
+            let wait = if self.local_dirty { wait.min(LOCAL_SAVE_EVERY) } else { wait };
             let cmd = match rx.recv_timeout(wait) {
                 Ok(cmd) => cmd,
                 Err(RecvTimeoutError::Timeout) => {
                     self.expire_early();
+                    self.save_local_state(true);
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -187,10 +197,22 @@ impl Writer {
             }
             self.drain_early();
             self.expire_early();
+            self.save_local_state(false);
         }
+        self.save_local_state(true);
         // Index writes first, so the last flush covers them too.
         self.indexer.stop();
         self.group.shutdown();
+    }
+
+    /// Rewrites `local-state.json` after trust changed, at most every [`LOCAL_SAVE_EVERY`]
+    /// unless `now` (the writer is idle or stopping).
+    fn save_local_state(&mut self, now: bool) {
+        if self.local_dirty && (now || self.local_saved.elapsed() >= LOCAL_SAVE_EVERY) {
+            self.state.save_local_state();
+            self.local_dirty = false;
+            self.local_saved = std::time::Instant::now();
+        }
     }
 
     /// Applies parked entries whose predecessors have arrived (see [`super::early`]).
@@ -228,6 +250,7 @@ impl Writer {
             self.state.metrics.store_failed.set(1);
             return Err(StoreError::Io("store is read-only after a failed flush".into()));
         }
+        self.state.store.check_space()?;
         let mut frontier = self.frontier.clone();
         for ev in events {
             let bytes = ev.encode();
@@ -820,7 +843,7 @@ impl Writer {
         if matches!(body, Body::Delegation(_) | Body::Revocation(_)) {
             self.state.trust.write().unwrap_or_else(|p| p.into_inner()).apply(obj);
             self.state.trust_changed.notify_one();
-            self.state.save_local_state();
+            self.local_dirty = true;
         }
         if let Some((n, _, entry)) = published {
             let public = classification(body, &*self.state.store) == Classification::Public;

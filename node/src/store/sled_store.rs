@@ -27,6 +27,9 @@ pub struct SledOptions {
     pub fsync: bool,
     /// Create a fresh store when none exists (only `init` does).
     pub create: bool,
+    /// Free bytes the filesystem must keep: below this, [`Store::check_space`] refuses new
+    /// writes with [`StoreError::NoSpace`] (0: never refuse).
+    pub min_free_bytes: u64,
 }
 
 /// sled-backed store.
@@ -40,6 +43,51 @@ pub struct SledStore {
     applied_audit: AtomicU64,
     /// The high-water-mark file (see [`HWM_FILE`]).
     hwm: Mutex<File>,
+    /// The free-space reserve (see [`SpaceGuard`]).
+    space: SpaceGuard,
+}
+
+/// Keeps sled from ever meeting `ENOSPC`: sled makes an I/O error sticky (every later
+/// operation fails until the process restarts), so the writer asks before each commit and
+/// refuses while the filesystem holds less than the reserve. Refusing is clean and temporary:
+/// once space returns, the same process accepts again. statvfs is read at most every
+/// [`SpaceGuard::EVERY`].
+struct SpaceGuard {
+    min_free: u64,
+    /// (when last read, free bytes then).
+    last: Mutex<Option<(std::time::Instant, u64)>>,
+}
+
+impl SpaceGuard {
+    const EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+    fn check(&self, dir: &Path) -> Result<(), StoreError> {
+        if self.min_free == 0 {
+            return Ok(());
+        }
+        let mut last = self.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let free = match *last {
+            Some((at, free)) if at.elapsed() < Self::EVERY => free,
+            _ => {
+                let free = match rustix::fs::statvfs(dir) {
+                    Ok(st) => st.f_bavail.saturating_mul(st.f_frsize),
+                    // Cannot tell: do not refuse on a guess (a real ENOSPC still fails cleanly).
+                    Err(_) => u64::MAX,
+                };
+                *last = Some((std::time::Instant::now(), free));
+                free
+            }
+        };
+        if free < self.min_free {
+            return Err(StoreError::NoSpace(format!(
+                "{} has {} KiB free, below the {} KiB reserve (store.min_free_mb); writes resume when space is freed",
+                dir.display(),
+                free / 1024,
+                self.min_free / 1024
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// File in the store directory holding the audit size covered by the last completed flush
@@ -128,6 +176,7 @@ impl SledStore {
             data_file: Mutex::new(None),
             applied_audit: AtomicU64::new(0),
             hwm: Mutex::new(hwm),
+            space: SpaceGuard { min_free: opts.min_free_bytes, last: Mutex::new(None) },
         };
         let size = store.audit_frontier()?.size();
         if size < mark {
@@ -210,6 +259,10 @@ fn decode_object(id: ObjectId, v: &[u8]) -> Result<StoredObject, StoreError> {
 }
 
 impl Store for SledStore {
+    fn check_space(&self) -> Result<(), StoreError> {
+        self.space.check(&self.dir)
+    }
+
     fn apply(&self, c: &Commit) -> Result<(), StoreError> {
         let mut b = Batch::default();
         for o in &c.objects {
