@@ -171,7 +171,8 @@ async fn federation(p: &Page) -> Result<Resp, ApiError> {
     };
     let peers = st.peers.read().unwrap_or_else(|p| p.into_inner()).clone();
     let contact = st.last_contact.read().unwrap_or_else(|p| p.into_inner()).clone();
-    let lag = |r: &str| st.metrics.sync_lag.get_or_create(&crate::metrics::Metrics::label("origin", r)).get();
+    // `get`, not `get_or_create`: looking must not add a zero series to /metrics.
+    let lag = |r: &str| st.metrics.sync_lag.get(&crate::metrics::Metrics::label("origin", r)).map(|g| g.get());
     let heads: BTreeMap<String, (u64, String)> = feeds["heads"]
         .as_array()
         .into_iter()
@@ -214,7 +215,7 @@ async fn federation(p: &Page) -> Result<Resp, ApiError> {
                         td { span.badge.active { "pinned" } }
                         td { @if c.own { "—" } @else if c.connected { span.badge.active { "connected" } } @else { span.badge.withdrawn { "not connected" } } }
                         td.mono { @if let Some((seq, hash)) = heads.get(&c.name) { (seq) " · " (hash.get(..16).unwrap_or(hash)) "…" } @else { "none" } }
-                        td { @if c.own { "—" } @else { (lag(&c.name)) } }
+                        td { @if c.own { "—" } @else { @match lag(&c.name) { Some(n) => (n), None => "not synced yet" } } }
                         td { @if c.own { "—" } @else if let Some(t) = c.name.parse::<RegionId>().ok().and_then(|r| contact.get(&r).copied()) { (time(&json!(t))) } @else { "never" } }
                         td { @if c.own { "signer" } @else if c.cosigned { "yes" } @else { "no" } }
                     } } }
