@@ -30,8 +30,9 @@
 //!   round until the clocks agree).
 //!
 //! Disk full (the other "bad input" of issue 14) is `node/tests/store_enospc.rs` (RELIABILITY
-//! F4, a size-capped tmpfs): 503 with a JSON error, no ack for what was not durable, every
-//! acked object present after space returns.
+//! F4, a size-capped tmpfs): 503 `insufficient_storage` from the free-space reserve, no ack
+//! for what was not durable, the same process accepting again once space returns, every acked
+//! object present after a restart.
 
 use std::collections::BTreeMap;
 use std::process::Command;
