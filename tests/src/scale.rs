@@ -264,6 +264,10 @@ pub async fn run(o: &Opts) -> anyhow::Result<Figures> {
             let deadline = Instant::now() + Duration::from_secs(180);
             let want = o.records_per_origin;
             loop {
+                // Read before the round: a round that began while a submission was still in
+                // flight may show an origin's head without its last record, and every node
+                // equal to that stale head is not yet "done".
+                let submitted_all = stop.load(std::sync::atomic::Ordering::SeqCst);
                 let heads = poll_heads(&net, &regions).await;
                 rounds_done += 1;
                 let now = Instant::now();
@@ -276,7 +280,7 @@ pub async fn run(o: &Opts) -> anyhow::Result<Figures> {
                     }
                 }
                 // Done once submitting stopped and every node's heads equal the origins'.
-                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                if submitted_all {
                     let full = |h: &Option<BTreeMap<String, u64>>| {
                         origins.iter().all(|&oi| {
                             let own = last[oi].as_ref().and_then(|m| m.get(&regions[oi]).copied()).unwrap_or(0);
