@@ -116,6 +116,13 @@ impl IngestError {
     }
 }
 
+impl IngestError {
+    /// The writer thread ended before answering (`shutting_down`).
+    pub fn writer_stopped() -> IngestError {
+        IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped")
+    }
+}
+
 impl From<StoreError> for IngestError {
     fn from(e: StoreError) -> IngestError {
         match e {
@@ -273,7 +280,7 @@ impl Ingest {
     /// [`IngestError`] (`feed_gap`, `equivocation`, `feed_broken_chain`, `entry_not_delegated`…).
     pub async fn entry_only(&self, entry: SignedFeedEntry) -> Result<EntryOutcome, IngestError> {
         let rx = self.queue_entry(entry)?;
-        rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+        rx.await.map_err(|_| IngestError::writer_stopped())?
     }
 
     /// Queues a body-less feed entry (see [`Ingest::entry_only`]) without waiting; the
@@ -327,7 +334,7 @@ impl Ingest {
         let rx = tokio::task::spawn_blocking(move || this.queue_from_peer(&bytes, entry, source))
             .await
             .map_err(|e| IngestError::new(ErrorClass::Unavailable, "internal", e.to_string()))??;
-        rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+        rx.await.map_err(|_| IngestError::writer_stopped())?
     }
 
     /// The whole pipeline from bytes, for async callers (verification runs on the blocking
@@ -343,7 +350,7 @@ impl Ingest {
         })
         .await
         .map_err(|e| IngestError::new(ErrorClass::Unavailable, "internal", e.to_string()))??;
-        rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+        rx.await.map_err(|_| IngestError::writer_stopped())?
     }
 
     /// The whole pipeline for many objects of one submission, answered in input order after
@@ -355,12 +362,7 @@ impl Ingest {
         let queued = tokio::task::spawn_blocking(move || {
             items
                 .iter()
-                .map(|bytes| {
-                    let obj = this.open(bytes, &source)?;
-                    let (reply, rx) = oneshot::channel();
-                    this.send_wait(Cmd::Ingest { obj: Box::new(obj), source: source.clone(), entry: None, reply })?;
-                    Ok(rx)
-                })
+                .map(|bytes| this.queue_blocking(bytes, source.clone()))
                 .collect::<Vec<Result<_, IngestError>>>()
         })
         .await;
@@ -371,9 +373,7 @@ impl Ingest {
         let mut out = Vec::with_capacity(queued.len());
         for q in queued {
             out.push(match q {
-                Ok(rx) => rx.await.unwrap_or_else(|_| {
-                    Err(IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))
-                }),
+                Ok(rx) => rx.await.unwrap_or_else(|_| Err(IngestError::writer_stopped())),
                 Err(e) => Err(e),
             });
         }
@@ -387,7 +387,7 @@ impl Ingest {
     pub fn submit_blocking(&self, bytes: &[u8], source: Source) -> Result<Accepted, IngestError> {
         let obj = self.open(bytes, &source)?;
         let rx = self.enqueue(obj, source)?;
-        rx.blocking_recv().map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+        rx.blocking_recv().map_err(|_| IngestError::writer_stopped())?
     }
 
     /// Appends an audit event without waiting (query served…). Dropped with a log line when
@@ -405,7 +405,7 @@ impl Ingest {
     pub async fn admin(&self, writes: Vec<MetaWrite>, event: Option<AuditEvent>) -> Result<(), IngestError> {
         let (reply, rx) = oneshot::channel();
         self.send(Cmd::Admin { writes, event, reply })?;
-        rx.await.map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+        rx.await.map_err(|_| IngestError::writer_stopped())?
     }
 
     /// Queues administrative writes, waiting for room in the queue (blocking) but not for the
@@ -447,6 +447,6 @@ impl Ingest {
     pub fn admin_blocking(&self, writes: Vec<MetaWrite>, event: Option<AuditEvent>) -> Result<(), IngestError> {
         let (reply, rx) = oneshot::channel();
         self.send(Cmd::Admin { writes, event, reply })?;
-        rx.blocking_recv().map_err(|_| IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped"))?
+        rx.blocking_recv().map_err(|_| IngestError::writer_stopped())?
     }
 }

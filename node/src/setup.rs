@@ -12,7 +12,7 @@ use credfed_protocol::keys::PublicKey;
 use credfed_protocol::RegionId;
 
 use crate::config::NodeConfig;
-use crate::ingest::Ingest;
+use crate::ingest::{Ingest, IngestError};
 use crate::init::{init, Access, Anchor, InitOptions};
 use crate::keyfile;
 use crate::state::build::build_state;
@@ -94,7 +94,7 @@ pub fn pin_offline_all(cfg: &NodeConfig, anchors: &[Anchor]) -> anyhow::Result<(
     // Everything is queued in order (a pin before the delegations it roots), then awaited: one
     // flush covers the lot instead of one flush per pin and per delegation.
     let r = (|| -> anyhow::Result<()> {
-        let err = |e: crate::ingest::IngestError| anyhow::anyhow!("{e}");
+        let err = |e: IngestError| anyhow::anyhow!("{e}");
         let (mut pins, mut objects) = (Vec::new(), Vec::new());
         for anchor in anchors {
             let region: RegionId = anchor.region.parse()?;
@@ -110,12 +110,11 @@ pub fn pin_offline_all(cfg: &NodeConfig, anchors: &[Anchor]) -> anyhow::Result<(
                 objects.push(ingest.queue_blocking(&hex::decode(h)?, Source::Local).map_err(err)?);
             }
         }
-        let stopped = || anyhow::anyhow!("the writer stopped before the pins were durable");
         for rx in pins {
-            rx.blocking_recv().map_err(|_| stopped())?.map_err(err)?;
+            rx.blocking_recv().unwrap_or_else(|_| Err(IngestError::writer_stopped())).map_err(err)?;
         }
         for rx in objects {
-            rx.blocking_recv().map_err(|_| stopped())?.map_err(err)?;
+            rx.blocking_recv().unwrap_or_else(|_| Err(IngestError::writer_stopped())).map_err(err)?;
         }
         Ok(())
     })();

@@ -299,8 +299,12 @@ async fn fetch_feed(ingest: &Ingest, net: &NetHandle, peer: PeerId, origin: &Reg
         };
         for (seq, q) in queued {
             let r = match q {
-                Ok(Queued::Object(rx)) => rx.await.map_err(|_| closed()).and_then(|r| r.map(|_| ())),
-                Ok(Queued::Entry(rx)) => rx.await.map_err(|_| closed()).and_then(|r| r.map(|_| ())),
+                Ok(Queued::Object(rx)) => {
+                    rx.await.map_err(|_| IngestError::writer_stopped()).and_then(|r| r.map(|_| ()))
+                }
+                Ok(Queued::Entry(rx)) => {
+                    rx.await.map_err(|_| IngestError::writer_stopped()).and_then(|r| r.map(|_| ()))
+                }
                 Err(e) => Err(e),
             };
             if let Err(e) = &r {
@@ -336,10 +340,6 @@ async fn fetch_feed(ingest: &Ingest, net: &NetHandle, peer: PeerId, origin: &Reg
 enum Queued {
     Object(oneshot::Receiver<Result<crate::ingest::Accepted, IngestError>>),
     Entry(oneshot::Receiver<Result<crate::ingest::EntryOutcome, IngestError>>),
-}
-
-fn closed() -> IngestError {
-    IngestError::new(ErrorClass::Unavailable, "shutting_down", "writer stopped")
 }
 
 /// Verifies and queues `items` (entries `first..` of `origin`) in order; stops at the first

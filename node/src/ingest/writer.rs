@@ -36,8 +36,10 @@ use credfed_protocol::{Classification, Day, ObjectType, RegionId};
 const SWEEP_BATCH: usize = 1000;
 /// Longest idle wait of the writer (the sweep runs on its wake-ups).
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
-/// Most often `local-state.json` is rewritten for accepted delegations and revocations: a
-/// federation's set-up accepts thousands of them, and one rewrite each was quadratic.
+/// Most often `local-state.json` is rewritten (after pins, trust objects, policy and token
+/// changes): a lone change is written at once, a burst once a second and when the writer goes
+/// idle. A federation's set-up pins and accepts thousands of trust objects per city, and one
+/// rewrite of the whole file each was quadratic.
 const LOCAL_SAVE_EVERY: Duration = Duration::from_secs(1);
 
 pub(super) struct Writer {
@@ -56,7 +58,7 @@ pub(super) struct Writer {
     swept: Option<Day>,
     /// Applies the record-list index writes beside the writer.
     indexer: Indexer,
-    /// Trust changed since `local-state.json` was last written (at `local_saved`).
+    /// What `local-state.json` holds changed since it was last written (at `local_saved`).
     local_dirty: bool,
     local_saved: std::time::Instant,
 }
@@ -160,7 +162,10 @@ impl Writer {
             swept: None,
             indexer,
             local_dirty: false,
-            local_saved: std::time::Instant::now(),
+            // In the past, so the first change is written at once.
+            local_saved: std::time::Instant::now()
+                .checked_sub(LOCAL_SAVE_EVERY)
+                .unwrap_or_else(std::time::Instant::now),
         })
     }
 
@@ -178,7 +183,7 @@ impl Writer {
                 Ok(cmd) => cmd,
                 Err(RecvTimeoutError::Timeout) => {
                     self.expire_early();
-                    self.save_local_state(true);
+                    self.maybe_save_local_state(true);
                     continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -197,18 +202,18 @@ impl Writer {
             }
             self.drain_early();
             self.expire_early();
-            self.save_local_state(false);
+            self.maybe_save_local_state(false);
         }
-        self.save_local_state(true);
+        self.maybe_save_local_state(true);
         // Index writes first, so the last flush covers them too.
         self.indexer.stop();
         self.group.shutdown();
     }
 
-    /// Rewrites `local-state.json` after trust changed, at most every [`LOCAL_SAVE_EVERY`]
-    /// unless `now` (the writer is idle or stopping).
-    fn save_local_state(&mut self, now: bool) {
-        if self.local_dirty && (now || self.local_saved.elapsed() >= LOCAL_SAVE_EVERY) {
+    /// Rewrites `local-state.json` when it is out of date, at most every [`LOCAL_SAVE_EVERY`]
+    /// unless `force` (the writer is idle or stopping).
+    fn maybe_save_local_state(&mut self, force: bool) {
+        if self.local_dirty && (force || self.local_saved.elapsed() >= LOCAL_SAVE_EVERY) {
             self.state.save_local_state();
             self.local_dirty = false;
             self.local_saved = std::time::Instant::now();
@@ -865,7 +870,7 @@ impl Writer {
             let _ = reply.send(Err(e.into()));
             return;
         }
-        let local = writes.iter().any(|w| !matches!(w, MetaWrite::Checkpoint(_) | MetaWrite::Fed(..)));
+        self.local_dirty |= writes.iter().any(|w| !matches!(w, MetaWrite::Checkpoint(_) | MetaWrite::Fed(..)));
         for w in writes {
             match w {
                 MetaWrite::Token(t) => {
@@ -892,9 +897,6 @@ impl Writer {
                 }
                 MetaWrite::Checkpoint(_) | MetaWrite::Fed(..) => {}
             }
-        }
-        if local {
-            self.state.save_local_state();
         }
         self.reply_after_flush(reply, Ok(()));
     }
